@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs grpo's whole test suite on a fresh machine: installs what the tests need (each
+# scripts/setup.d/*.sh is idempotent and installs one thing: WASM toolchains, python3-grpcio, the
+# real Qwen tokenizer...), then go vet and go test on GoMLX's pure-Go backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for s in scripts/setup.d/*.sh; do
+  [ -e "$s" ] || continue
+  echo "== setup: $s"
+  bash "$s"
+done
+
+export GOMLX_BACKEND="${GOMLX_BACKEND:-go}"
+export GOMLX_NO_AUTO_INSTALL=1
+
+echo "== go vet"
+go vet ./...
+echo "== go test"
+go test -timeout 30m "$@" ./...
