@@ -21,6 +21,7 @@ type progress struct {
 	bar        *progressbar.ProgressBar // nil: plain lines
 	max, start int64
 	t0         time.Time
+	metricText string // the latest logged metrics, shown after the step in the bar
 }
 
 // barKeys are the metrics shown in the bar's description, in this order, when present.
@@ -64,6 +65,7 @@ func (p *progress) stepText(step int64) string {
 // advance moves the bar to global step (plain mode prints nothing between logs).
 func (p *progress) advance(step int64) {
 	if p.bar != nil {
+		p.bar.Describe(p.stepText(step) + p.metricText)
 		_ = p.bar.Set64(step - p.start)
 	}
 }
@@ -71,14 +73,14 @@ func (p *progress) advance(step int64) {
 // logged shows the metrics of a logging step.
 func (p *progress) logged(step int64, values map[string]float64) {
 	if p.bar != nil {
-		parts := []string{p.stepText(step)}
+		var b strings.Builder
 		for _, k := range barKeys {
 			if v, ok := values[k]; ok {
-				parts = append(parts, fmt.Sprintf("%s %.4g", k, v))
+				fmt.Fprintf(&b, " | %s %.4g", k, v)
 			}
 		}
-		p.bar.Describe(strings.Join(parts, " | "))
-		_ = p.bar.Set64(step - p.start)
+		p.metricText = b.String()
+		p.advance(step)
 		return
 	}
 	fmt.Fprintln(p.out, p.line(step, values, time.Since(p.t0)))
