@@ -121,9 +121,7 @@ func (l *Logger) Log(step int64, values map[string]float64) error {
 	if l.tb != nil {
 		tb := make(map[string]float64, len(values))
 		for k, v := range values {
-			if k != "epoch" {
-				tb["train/"+k] = v // HF's TensorBoard callback prefixes training logs with "train/"
-			}
+			tb["train/"+k] = v // HF's TensorBoardCallback (rewrite_logs) prefixes training logs with "train/"
 		}
 		if err := l.tb.scalars(step, tb); err != nil {
 			return err

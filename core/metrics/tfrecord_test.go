@@ -232,7 +232,8 @@ func TestTensorBoardEvents(t *testing.T) {
 		t.Errorf("text event %+v", evs[2])
 	}
 	s := evs[3]
-	if s.step != 5 || s.scalars["train/loss"] != 0.25 || s.scalars["train/rewards/math/mean"] != 0.5 || len(s.scalars) != 2 {
+	if s.step != 5 || s.scalars["train/loss"] != 0.25 || s.scalars["train/rewards/math/mean"] != 0.5 ||
+		s.scalars["train/epoch"] != 0.1 || len(s.scalars) != 3 {
 		t.Errorf("scalar event %+v", s)
 	}
 }
