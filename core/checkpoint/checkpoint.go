@@ -70,7 +70,9 @@ type State struct {
 	Config    []byte          // the resolved configuration, TOML
 }
 
-// Manager saves checkpoints into an output directory and applies save_total_limit.
+// Manager saves checkpoints into an output directory and applies save_total_limit. One
+// process writes an output directory at a time: a save removes temporary directories that an
+// interrupted earlier save left behind.
 type Manager struct {
 	// OutputDir is output_dir.
 	OutputDir string

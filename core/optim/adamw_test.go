@@ -361,3 +361,49 @@ func TestHFNoDecay(t *testing.T) {
 		t.Error("bad pattern accepted")
 	}
 }
+
+// TestAdamWBFloat16Compute: a forward pass in bfloat16 over float32 master weights. Gradients
+// reach the float32 variables through ConvertDType, the moments and weights stay float32, the
+// first gradient norm matches the float64 reference to bfloat16 precision, and training fits.
+func TestAdamWBFloat16Compute(t *testing.T) {
+	cfg := DefaultConfig()
+	tm := newTestModel(t, cfg, 9)
+	opt, _ := New(tm.store, cfg)
+	step, err := opt.NewStep(accel.MustShared(), func(scope *model.Scope, in []*graph.Node) (*graph.Node, []*graph.Node) {
+		g := in[0].Graph()
+		bf := func(path string) *graph.Node {
+			return graph.ConvertDType(scope.Store().GetVariable(path).NodeValue(g), dtypes.BFloat16)
+		}
+		x, y := graph.ConvertDType(in[0], dtypes.BFloat16), graph.ConvertDType(in[1], dtypes.BFloat16)
+		z := graph.Add(graph.MatMul(x, bf(pathW)), graph.InsertAxes(bf(pathB), 0))
+		pred := graph.Mul(z, graph.InsertAxes(bf(pathN), 0))
+		loss := graph.ReduceAllMean(graph.Square(graph.Sub(pred, y)))
+		return loss, nil // a bfloat16 loss; Step reports it as float32
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	x64, y64, x, y := batch(rng, 8, 1)
+	_, grads := tm.refMicroGrads(x64, y64)
+	refNorm := tm.ref.update(0.02, grads)
+	first, _, st, err := step.Update(0.02, x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClose(t, "bf16 grad_norm", st.GradNorm, refNorm, 0.03) // bfloat16 keeps ~3 significant digits
+	var last float64
+	for range 60 {
+		if last, _, _, err = step.Update(0.02, x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !(last < first/2) {
+		t.Fatalf("bf16 training did not fit a fixed batch: loss %g -> %g", first, last)
+	}
+	for _, p := range []string{pathW, ScopeExpAvg + pathW, ScopeExpAvgSq + pathN} {
+		if dt := tm.store.GetVariable(p).DType(); dt != dtypes.Float32 {
+			t.Fatalf("%s is %s, want float32", p, dt)
+		}
+	}
+}
