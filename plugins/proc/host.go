@@ -40,7 +40,7 @@ type host struct {
 	mu       sync.Mutex
 	describe wire.Describe // from the first start; names the plugin across restarts
 	cur      *instance     // nil when not running
-	failures int       // consecutive crashes/timeouts/failed restarts since the last success
+	failures int           // consecutive crashes/timeouts/failed restarts since the last success
 	gaveUp   error
 	closed   bool
 }

@@ -77,12 +77,12 @@ func (a *slogAdapter) Warn(msg string, args ...any)  { a.Log(hclog.Warn, msg, ar
 func (a *slogAdapter) Error(msg string, args ...any) { a.Log(hclog.Error, msg, args...) }
 
 func (a *slogAdapter) enabled(l slog.Level) bool { return a.log.Enabled(context.Background(), l) }
-func (a *slogAdapter) IsTrace() bool            { return a.enabled(slog.LevelDebug) }
-func (a *slogAdapter) IsDebug() bool            { return a.enabled(slog.LevelDebug) }
-func (a *slogAdapter) IsInfo() bool             { return a.enabled(slog.LevelInfo) }
-func (a *slogAdapter) IsWarn() bool             { return a.enabled(slog.LevelWarn) }
-func (a *slogAdapter) IsError() bool            { return a.enabled(slog.LevelError) }
-func (a *slogAdapter) ImpliedArgs() []any       { return a.args }
+func (a *slogAdapter) IsTrace() bool             { return a.enabled(slog.LevelDebug) }
+func (a *slogAdapter) IsDebug() bool             { return a.enabled(slog.LevelDebug) }
+func (a *slogAdapter) IsInfo() bool              { return a.enabled(slog.LevelInfo) }
+func (a *slogAdapter) IsWarn() bool              { return a.enabled(slog.LevelWarn) }
+func (a *slogAdapter) IsError() bool             { return a.enabled(slog.LevelError) }
+func (a *slogAdapter) ImpliedArgs() []any        { return a.args }
 
 func (a *slogAdapter) With(args ...any) hclog.Logger {
 	c := *a

@@ -317,7 +317,7 @@ func (h *syncHandler) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 func (h *syncHandler) WithAttrs(as []slog.Attr) slog.Handler { return &attrHandler{h, as} }
-func (h *syncHandler) WithGroup(string) slog.Handler        { return h }
+func (h *syncHandler) WithGroup(string) slog.Handler         { return h }
 
 type attrHandler struct {
 	*syncHandler

@@ -106,4 +106,3 @@ func (r *processRunner) PluginToHost(network, addr string) (string, string, erro
 func (r *processRunner) HostToPlugin(network, addr string) (string, string, error) {
 	return network, addr, nil
 }
-
