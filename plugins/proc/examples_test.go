@@ -15,6 +15,7 @@ import (
 
 	"log/slog"
 
+	"github.com/grpo-dev/grpo/core/generate"
 	"github.com/grpo-dev/grpo/core/reward"
 )
 
@@ -171,5 +172,55 @@ func TestPythonPluginFaults(t *testing.T) {
 	if d := time.Since(began); d > 1500*time.Millisecond {
 		t.Errorf("closing the Python plugin took %v: GRPCController.Shutdown did not stop it", d)
 	}
+	assertNoChildren(t)
+}
+
+// TestEchoBackendEndToEnd drives the example generation backend through generate.Generator, as
+// `--backend ./echo-backend` does.
+func TestEchoBackendEndToEnd(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "echo-backend")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../sdk/go/examples/echo-backend").CombinedOutput(); err != nil {
+		t.Fatalf("building the echo backend: %v\n%s", err, out)
+	}
+	g, err := OpenGenerator(context.Background(), bin, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	req := generate.Request{
+		Prompts:  []generate.Prompt{{Text: "abcdef"}, {IDs: []int32{7, 8, 9}}},
+		N:        3,
+		Sampling: generate.Sampling{Temperature: 1, MaxTokens: 3},
+		// "abcdef" keeps its last 4 tokens: "cdef".
+		MaxPromptTokens: 4,
+	}
+	got, err := g.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By hand: rotations of "cdef" by 0,1,2 cut to 3 tokens; rotations of 7 8 9 (3 tokens: stop).
+	want := []struct {
+		text, finish string
+		prompt       int
+	}{
+		{"cde", "length", 0}, {"def", "length", 0}, {"efc", "length", 0},
+		{"7 8 9", "stop", 1}, {"8 9 7", "stop", 1}, {"9 7 8", "stop", 1},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d completions, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		c := got[i]
+		if c.Text != w.text || c.FinishReason != w.finish || c.Prompt != w.prompt || len(c.LogProbs) != len(c.IDs) {
+			t.Errorf("completion %d = %+v, want %+v", i, c, w)
+		}
+	}
+	if string(rune(got[0].PromptIDs[0])) != "c" || len(got[0].PromptIDs) != 4 {
+		t.Errorf("prompt ids after left truncation = %v", got[0].PromptIDs)
+	}
+	if err := g.SyncWeights(context.Background(), fakeWeights{step: 3}); err != nil {
+		t.Errorf("sync weights: %v", err)
+	}
+	g.Close()
 	assertNoChildren(t)
 }

@@ -99,6 +99,10 @@ func runFixture(mode string) {
 			step = r.Step
 			return nil
 		}))
+	case "generator_nosync":
+		grpoproc.ServeGenerator(func(context.Context, wire.GenerateRequest) (wire.GenerateResult, error) {
+			return wire.GenerateResult{Error: "not used"}, nil
+		})
 	case "host":
 		runFixtureHost()
 	default:

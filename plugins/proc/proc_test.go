@@ -467,6 +467,21 @@ func TestGeneratorPlugin(t *testing.T) {
 	assertNoChildren(t)
 }
 
+func TestGeneratorWithoutSyncWeights(t *testing.T) {
+	g, err := OpenGenerator(context.Background(), self(t), nil, fixtureOpts("generator_nosync"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if err := g.SyncWeights(context.Background(), fakeWeights{step: 1}); !errors.Is(err, generate.ErrUnsupported) {
+		t.Errorf("SyncWeights on a backend without the capability: %v, want generate.ErrUnsupported", err)
+	}
+	_, err = g.Generate(context.Background(), generate.Request{Prompts: []generate.Prompt{{Text: "a"}}, N: 1})
+	if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "not used") {
+		t.Errorf("plugin error: %v", err)
+	}
+}
+
 func TestInspect(t *testing.T) {
 	for _, mode := range []string{"reward", "template", "generator"} {
 		t.Setenv(fixtureEnv, mode) // Inspect passes the host environment on
