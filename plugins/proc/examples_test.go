@@ -96,6 +96,10 @@ func TestExamplesScoreIdentically(t *testing.T) {
 			if r.Name() != "lastnumber" || r.Describe().Version != "1.0.0" {
 				t.Errorf("describe = %+v", r.Describe())
 			}
+			info, err := Inspect(context.Background(), path)
+			if err != nil || info.Describe.Kind != "reward" || info.Describe.Name != "lastnumber" || !info.MTLS || info.Protocol != 1 {
+				t.Errorf("inspect = %+v, %v", info, err)
+			}
 			got, err := r.Score(context.Background(), 1, rows)
 			if err != nil {
 				t.Fatal(err)

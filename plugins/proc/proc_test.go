@@ -498,3 +498,15 @@ func TestInspect(t *testing.T) {
 	}
 	assertNoChildren(t)
 }
+
+func TestBackoffDoublesUpToCap(t *testing.T) {
+	o := Options{Backoff: time.Second}.withDefaults(defaultTimeout)
+	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 6: 30 * time.Second, 40: 30 * time.Second} {
+		if got := o.backoff(n); got != want {
+			t.Errorf("backoff(%d) = %v, want %v", n, got, want)
+		}
+	}
+	if d := (Options{Restarts: -1}).withDefaults(defaultTimeout); d.Restarts != 0 || d.Timeout != defaultTimeout {
+		t.Errorf("withDefaults = %+v", d)
+	}
+}

@@ -119,7 +119,7 @@ def _unary(fn):
         response_serializer=wrappers_pb2.BytesValue.SerializeToString)
 
 
-def _reward_result(out, n):
+def _reward_result(out):
     if isinstance(out, dict):
         return out
     rewards = [None if v is None else float(v) for v in out]
@@ -164,7 +164,7 @@ class _Plugin:
         if err:
             return _json_bytes({"error": err})
         try:
-            return _json_bytes(_reward_result(out, len(batch.get("items", []))))
+            return _json_bytes(_reward_result(out))
         except (TypeError, ValueError) as e:
             return _json_bytes({"error": "reward must return a list of numbers/None or a result "
                                          "dict: %s" % e})
