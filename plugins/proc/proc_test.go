@@ -371,7 +371,8 @@ func TestPluginLogsReachSlogAtTheirLevel(t *testing.T) {
 
 func TestNoOrphanWhenHostKilled(t *testing.T) {
 	cmd := exec.Command(self(t))
-	cmd.Env = append(os.Environ(), fixtureEnv+"=host")
+	// The killed host cannot remove its socket directory: keep it in the test's temp dir.
+	cmd.Env = append(os.Environ(), fixtureEnv+"=host", "TMPDIR="+t.TempDir())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

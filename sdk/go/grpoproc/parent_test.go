@@ -43,7 +43,8 @@ func TestPluginExitsWhenParentDies(t *testing.T) {
 	}
 	ck := pluginpb.Cookies[wire.KindReward]
 	cmd := exec.Command("/bin/sh", "-c", `"$0" >/dev/null 2>&1 & echo $!; sleep 0.5`, self)
-	cmd.Env = append(os.Environ(), fixtureEnv+"=reward", ck.Key+"="+ck.Value, "PLUGIN_PROTOCOL_VERSIONS=1")
+	cmd.Env = append(os.Environ(), fixtureEnv+"=reward", ck.Key+"="+ck.Value, "PLUGIN_PROTOCOL_VERSIONS=1",
+		"TMPDIR="+t.TempDir()) // the killed plugin leaves its socket directory behind
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
