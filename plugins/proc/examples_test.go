@@ -173,7 +173,8 @@ func TestPythonPluginFaults(t *testing.T) {
 	}
 	began := time.Now()
 	r.Close()
-	if d := time.Since(began); d > 1500*time.Millisecond {
+	// A plugin that ignores Shutdown is SIGKILLed after go-plugin's 2 s wait; faster means it stopped itself.
+	if d := time.Since(began); d > 1900*time.Millisecond {
 		t.Errorf("closing the Python plugin took %v: GRPCController.Shutdown did not stop it", d)
 	}
 	assertNoChildren(t)
