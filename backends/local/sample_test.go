@@ -280,4 +280,3 @@ func totalVariation(counts []int, p []float64, n int) float64 {
 	}
 	return tv / 2
 }
-
