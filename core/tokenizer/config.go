@@ -107,17 +107,16 @@ type templateSpecialJSON struct {
 
 // configJSON is tokenizer_config.json as transformers writes it.
 type configJSON struct {
-	BOSToken                  specialTokenJSON          `json:"bos_token"`
-	EOSToken                  specialTokenJSON          `json:"eos_token"`
-	PadToken                  specialTokenJSON          `json:"pad_token"`
-	UnkToken                  specialTokenJSON          `json:"unk_token"`
-	AdditionalSpecialTokens   []specialTokenJSON        `json:"additional_special_tokens"`
-	AddBOSToken               *bool                     `json:"add_bos_token"`
-	AddEOSToken               *bool                     `json:"add_eos_token"`
-	CleanUpTokenizationSpaces *bool                     `json:"clean_up_tokenization_spaces"`
-	SplitSpecialTokens        bool                      `json:"split_special_tokens"`
-	ChatTemplate              chatTemplateJSON          `json:"chat_template"`
-	AddedTokensDecoder        map[string]addedTokenJSON `json:"added_tokens_decoder"`
+	BOSToken                specialTokenJSON          `json:"bos_token"`
+	EOSToken                specialTokenJSON          `json:"eos_token"`
+	PadToken                specialTokenJSON          `json:"pad_token"`
+	UnkToken                specialTokenJSON          `json:"unk_token"`
+	AdditionalSpecialTokens []specialTokenJSON        `json:"additional_special_tokens"`
+	AddBOSToken             *bool                     `json:"add_bos_token"`
+	AddEOSToken             *bool                     `json:"add_eos_token"`
+	SplitSpecialTokens      bool                      `json:"split_special_tokens"`
+	ChatTemplate            chatTemplateJSON          `json:"chat_template"`
+	AddedTokensDecoder      map[string]addedTokenJSON `json:"added_tokens_decoder"`
 }
 
 // specialTokenJSON is a special token of tokenizer_config.json: a string, null, or (older

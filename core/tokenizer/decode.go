@@ -56,17 +56,3 @@ func (d *decoder) decode(tokens []string) string {
 	}
 	return validUTF8(string(buf))
 }
-
-// cleanUp is transformers' PreTrainedTokenizerBase.clean_up_tokenization, applied after
-// decoding when tokenizer_config.json sets clean_up_tokenization_spaces (Llama-3 does): it
-// removes the space before some punctuation and English contractions. The replacements run
-// one after another, as in Python, so a strings.Replacer (single pass) would differ.
-func cleanUp(s string) string {
-	for _, r := range [...][2]string{
-		{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
-		{" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
-	} {
-		s = strings.ReplaceAll(s, r[0], r[1])
-	}
-	return s
-}

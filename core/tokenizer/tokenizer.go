@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,7 +33,6 @@ type Tokenizer struct {
 	normalize normalizer
 	post      *postProcessor
 	decoder   *decoder
-	cleanUp   bool // clean_up_tokenization_spaces
 
 	added       []*addedToken
 	addedByText map[string]*addedToken
@@ -135,7 +133,6 @@ func build(fj fileJSON, cfg configJSON, gen generationConfigJSON) (*Tokenizer, e
 	if err := t.buildSpecials(fj, cfg, gen); err != nil {
 		return nil, err
 	}
-	t.cleanUp = cfg.CleanUpTokenizationSpaces != nil && *cfg.CleanUpTokenizationSpaces
 	t.chat, t.chatErr = newChatTemplate(cfg, t)
 	return t, nil
 }
@@ -316,11 +313,9 @@ func (t *Tokenizer) Decode(ids []int32, skipSpecial bool) string {
 		}
 		tokens = append(tokens, t.idToToken[id])
 	}
-	s := t.decoder.decode(tokens)
-	if t.cleanUp {
-		s = cleanUp(s)
-	}
-	return s
+	// transformers 5 ignores clean_up_tokenization_spaces for BPE models (it would delete real
+	// spaces before punctuation), so the decoder's output is the text.
+	return t.decoder.decode(tokens)
 }
 
 // TokenToID returns the id of a token as the vocabulary spells it (an added token's content,
@@ -367,7 +362,6 @@ func (t *Tokenizer) PadID() int32 {
 	if len(t.eos) > 0 {
 		return t.eos[0]
 	}
-	slog.Debug("tokenizer: no pad_token and no eos_token", "file", t.path)
 	return -1
 }
 
