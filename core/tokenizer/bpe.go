@@ -224,7 +224,19 @@ func (b *bpeModel) merge(syms []int32) []int32 {
 	if len(syms) > heapThreshold {
 		return b.mergeHeap(syms)
 	}
+	return b.mergeScan(syms)
+}
+
+// mergeScan finds the best pair by a linear scan of the pair ranks, updating only the two
+// ranks next to each merge. It gives the same result as mergeHeap (merges_test.go checks).
+func (b *bpeModel) mergeScan(syms []int32) []int32 {
+	if len(syms) < 2 {
+		return syms
+	}
 	var buf [heapThreshold]uint32
+	if len(syms)-1 > len(buf) {
+		return b.mergeHeap(syms)
+	}
 	ranks := buf[:len(syms)-1]
 	for i := range ranks {
 		ranks[i], _ = b.lookup(syms[i], syms[i+1])
