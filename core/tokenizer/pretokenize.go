@@ -56,7 +56,7 @@ func (p *preTokenizer) add(raw json.RawMessage, key string) error {
 		}
 		return nil
 	case "Split":
-		s, err := newRegexSplit(c, key)
+		s, err := newSplit(c, key)
 		if err != nil {
 			return err
 		}
@@ -141,7 +141,9 @@ type regexSplit struct {
 	invert   bool
 }
 
-func newRegexSplit(c componentJSON, key string) (*regexSplit, error) {
+// newSplit builds the Split pre-tokenizer: gptSplit for the Qwen2 and Llama-3 patterns,
+// regexSplit for any other.
+func newSplit(c componentJSON, key string) (splitter, error) {
 	b, ok := behaviors[c.Behavior]
 	if !ok {
 		return nil, fmt.Errorf("%s.behavior %q is not one of Removed, Isolated, "+
@@ -151,6 +153,9 @@ func newRegexSplit(c componentJSON, key string) (*regexSplit, error) {
 	case c.Pattern == nil:
 		return nil, fmt.Errorf("%s: Split has no pattern", key)
 	case c.Pattern.Regex != nil:
+		if g, ok := newGPTSplit(*c.Pattern.Regex); ok && b == behaviorIsolated && !c.Invert {
+			return g, nil
+		}
 		return compileSplit(*c.Pattern.Regex, b, c.Invert, key)
 	case c.Pattern.String != nil:
 		return compileSplit(regexp2.Escape(*c.Pattern.String), b, c.Invert, key)
