@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -52,7 +53,6 @@ func buildBPE(m modelJSON, byteLevel bool) (*bpeModel, error) {
 		fuseUnk:      m.FuseUnk,
 		byteFallback: m.ByteFallback,
 		ignoreMerges: m.IgnoreMerges,
-		cache:        wordCache{m: map[string][]int32{}},
 	}
 	if m.ContinuingSubwordPrefix != nil {
 		b.prefix = *m.ContinuingSubwordPrefix
@@ -342,25 +342,25 @@ const (
 	maxCachedWordLen = 256
 )
 
-// wordCache maps a word to its ids; safe for concurrent use. When full it is emptied, so a
-// long training run keeps caching the words it currently sees.
+// wordCache maps a word to its ids; safe for concurrent use with lock-free reads (sync.Map).
+// When full it is emptied, so a long training run keeps caching the words it currently sees.
 type wordCache struct {
-	mu sync.RWMutex
-	m  map[string][]int32
+	m sync.Map // string → []int32
+	n atomic.Int64
 }
 
 func (c *wordCache) get(w string) ([]int32, bool) {
-	c.mu.RLock()
-	ids, ok := c.m[w]
-	c.mu.RUnlock()
-	return ids, ok
+	v, ok := c.m.Load(w)
+	if !ok {
+		return nil, false
+	}
+	return v.([]int32), true
 }
 
 func (c *wordCache) put(w string, ids []int32) {
-	c.mu.Lock()
-	if len(c.m) >= maxCachedWords {
-		clear(c.m)
+	if c.n.Add(1) > maxCachedWords {
+		c.m.Clear()
+		c.n.Store(1)
 	}
-	c.m[strings.Clone(w)] = ids
-	c.mu.Unlock()
+	c.m.Store(strings.Clone(w), ids)
 }

@@ -295,3 +295,34 @@ func TestLoadErrors(t *testing.T) {
 		}
 	}
 }
+
+// GPT-2's tokenizer.json: no normalizer, ByteLevel pre-tokenizer with its built-in regex.
+func TestTinyGPT2PreTokenizer(t *testing.T) {
+	for _, c := range []struct {
+		prefix bool
+		text   string
+		ids    []int32
+	}{
+		{false, "hello world", []int32{259, 264}},
+		// \s+(?!\S) leaves the last space to " world".
+		{false, "hello  world", []int32{259, ' ', 264}},
+		{false, "hello\n\nworld", []int32{259, '\n', '\n', 'w', 261, 263}},
+		// add_prefix_space: "hello" is encoded as " hello" (Ġ + hello).
+		{true, "hello", []int32{' ', 259}},
+		{true, " world", []int32{264}},
+		// The file has no NFC: e + U+0301 stays decomposed (CC 81 is U+0301).
+		{false, "e\u0301", []int32{'e', 0xCC, 0x81}},
+	} {
+		dir := tinyDir(t, func(f map[string]any) {
+			f["normalizer"] = nil
+			f["pre_tokenizer"] = map[string]any{"type": "ByteLevel", "add_prefix_space": c.prefix, "trim_offsets": true, "use_regex": true}
+		}, nil, nil)
+		tk, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tk.Encode(c.text, false); !slices.Equal(got, c.ids) {
+			t.Errorf("prefix=%v Encode(%q) = %v, want %v", c.prefix, c.text, got, c.ids)
+		}
+	}
+}
