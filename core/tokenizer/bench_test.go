@@ -1,8 +1,11 @@
 package tokenizer
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -49,6 +52,11 @@ func BenchmarkEncode(b *testing.B) {
 				docs = append(docs, corpus[i:j])
 				i = j
 			}
+			if dir := os.Getenv("GRPO_BENCH_CORPUS_DIR"); dir != "" {
+				// scripts/gpu/tokenizer_bench.sh times HF tokenizers on the same documents and
+				// compares its ids with these.
+				writeCorpus(b, filepath.Join(dir, "corpus_"+name+".jsonl"), t, docs)
+			}
 			b.SetBytes(int64(len(corpus)))
 			b.ResetTimer()
 			tokens := 0
@@ -71,4 +79,20 @@ func BenchmarkDecode(b *testing.B) {
 		_ = t.Decode(ids, false)
 	}
 	b.ReportMetric(float64(len(ids)*b.N)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// writeCorpus writes the benchmark documents with their ids as JSON lines {"text", "ids"}.
+func writeCorpus(b *testing.B, path string, t *Tokenizer, docs []string) {
+	var sb strings.Builder
+	for _, d := range docs {
+		j, err := json.Marshal(map[string]any{"text": d, "ids": t.Encode(d, false)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sb.Write(j)
+		sb.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
 }

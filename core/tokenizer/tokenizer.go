@@ -9,9 +9,13 @@
 // post-processor adds special tokens. Text that is not valid UTF-8 is first decoded as
 // Python's bytes.decode("utf-8", errors="replace") would, since HF only takes valid strings.
 //
-// Written in Go rather than bound to the Rust library (which cgo cannot fetch here) and
-// rather than wrapping tiktoken-go (which ranks merges by token id, ignores merges lists,
-// added-token flags and post-processors); see the package tests for parity with HF.
+// Written in Go because no Go package does this correctly: the cgo binding to the Rust library
+// needs a prebuilt libtokenizers.a, go-huggingface and sugarme/tokenizer mis-split or reject
+// the lookahead regexes, and tiktoken-go ranks merges by token id and knows nothing of the
+// added-token flags, normalizers and post-processors. The pre-tokenizer regex runs on regexp2
+// (a backtracking engine, like HF's Oniguruma), except the Qwen2 and Llama-3 patterns, which
+// have a hand-written matcher (gptsplit.go). testdata/ holds HF's ids for 2,722 strings per
+// tokenizer, checked by the tests.
 package tokenizer
 
 import (
@@ -266,9 +270,10 @@ func (t *Tokenizer) buildSpecials(fj fileJSON, cfg configJSON, gen generationCon
 }
 
 // Encode returns the token ids of text. With addSpecial the post-processor's special tokens
-// are added (Llama-3's <|begin_of_text|>; nothing for Qwen), as HF's add_special_tokens=True.
-// Special tokens written in text (e.g. "<|im_start|>") are always encoded as themselves,
-// which is what chat prompts need.
+// are added, as HF's add_special_tokens=True: <|begin_of_text|> for Llama-3 checkpoints whose
+// tokenizer.json has a TemplateProcessing post-processor, nothing for Qwen. Special tokens
+// written in the text (e.g. "<|im_start|>") are encoded as themselves, which is what chat
+// prompts need, unless tokenizer_config.json sets split_special_tokens.
 func (t *Tokenizer) Encode(text string, addSpecial bool) []int32 {
 	text = validUTF8(text)
 	ids := make([]int32, 0, len(text)/3+2)
