@@ -224,20 +224,21 @@ func (t *Tokenizer) rebuildMatchers(splitSpecial bool) {
 
 // buildSpecials resolves bos/eos/pad, the stop ids and the post-processor.
 func (t *Tokenizer) buildSpecials(fj fileJSON, cfg configJSON, gen generationConfigJSON) error {
-	named := map[string]*int32{"bos_token": &t.bos, "pad_token": &t.pad}
 	var eos int32 = -1
-	named["eos_token"] = &eos
-	for key, tok := range map[string]specialTokenJSON{"bos_token": cfg.BOSToken,
-		"eos_token": cfg.EOSToken, "pad_token": cfg.PadToken} {
-		if !tok.Set {
+	for _, st := range []struct {
+		key string
+		tok specialTokenJSON
+		dst *int32
+	}{{"bos_token", cfg.BOSToken, &t.bos}, {"eos_token", cfg.EOSToken, &eos}, {"pad_token", cfg.PadToken, &t.pad}} {
+		if !st.tok.Set {
 			continue
 		}
-		id, ok := t.TokenToID(tok.Content)
+		id, ok := t.TokenToID(st.tok.Content)
 		if !ok {
 			return fmt.Errorf("tokenizer_config.json: %s %q is not a token of tokenizer.json "+
-				"(fix the config or the tokenizer files)", key, tok.Content)
+				"(fix the config or the tokenizer files)", st.key, st.tok.Content)
 		}
-		*named[key] = id
+		*st.dst = id
 	}
 	if eos >= 0 {
 		t.eos = append(t.eos, eos)
