@@ -163,3 +163,35 @@ func TestChatTemplateJinjaSemantics(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// chat_template.jinja beside the config (transformers ≥ 4.49 writes it) wins over the
+// config's chat_template; a list of named templates uses "default".
+func TestChatTemplateSources(t *testing.T) {
+	dir := tinyDir(t, nil, map[string]any{"chat_template": "config:{{ messages[0].content }}"}, nil)
+	if err := os.WriteFile(filepath.Join(dir, "chat_template.jinja"), []byte("file:{{ messages[0].content }}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []Message{{Role: "user", Content: "x"}}
+	if got, err := tk.ApplyChatTemplate(msgs, false); err != nil || got != "file:x" {
+		t.Errorf("with chat_template.jinja: %q, %v", got, err)
+	}
+	tk = newTestTokenizer(t, map[string]any{"chat_template": []any{
+		map[string]any{"name": "tool_use", "template": "tools"},
+		map[string]any{"name": "default", "template": "default:{{ messages[0].content }}"},
+	}})
+	if got, err := tk.ApplyChatTemplate(msgs, false); err != nil || got != "default:x" {
+		t.Errorf("named templates: %q, %v", got, err)
+	}
+	tk, err = Load(tinyDir(t, nil, map[string]any{"chat_template": []any{
+		map[string]any{"name": "tool_use", "template": "tools"}}}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.ApplyChatTemplate(msgs, false); err == nil || !strings.Contains(err.Error(), `no "default"`) {
+		t.Errorf("named templates without default: %v", err)
+	}
+}
