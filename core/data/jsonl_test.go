@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"os"
@@ -126,3 +127,5 @@ func TestWriteJSONLRoundTrip(t *testing.T) {
 		t.Errorf("round trip rows = %v, want %v", back.Rows, ds.Rows)
 	}
 }
+
+func newLineReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
