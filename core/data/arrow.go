@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -133,11 +134,11 @@ func arrowValue(a arrow.Array, i int) (any, error) {
 	}
 	switch x := a.(type) {
 	case *array.String:
-		return x.Value(i), nil
+		return strings.Clone(x.Value(i)), nil
 	case *array.LargeString:
-		return x.Value(i), nil
+		return strings.Clone(x.Value(i)), nil
 	case *array.StringView:
-		return x.Value(i), nil
+		return strings.Clone(x.Value(i)), nil
 	case *array.Boolean:
 		return x.Value(i), nil
 	case *array.Int8:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -129,3 +130,20 @@ func TestWriteJSONLRoundTrip(t *testing.T) {
 }
 
 func newLineReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+// BenchmarkReadJSONL reads Bespoke-Stratos-sized rows (a ~16 KB reasoning trace each).
+func BenchmarkReadJSONL(b *testing.B) {
+	trace := strings.Repeat("Let me think about this step by step. ", 420)
+	var buf bytes.Buffer
+	for i := range 500 {
+		fmt.Fprintf(&buf, `{"system": "sys", "conversations": [{"from": "user", "value": "Question %d?"}, {"from": "assistant", "value": %q}]}`+"\n", i, trace)
+	}
+	p := filepath.Join(b.TempDir(), "bench.jsonl")
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	b.SetBytes(int64(buf.Len()))
+	for b.Loop() {
+		if _, err := ReadFile(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,7 +1,10 @@
 package data
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -258,5 +261,40 @@ func TestQuestionSFTPlainAddsEOS(t *testing.T) {
 	}
 	if sft[0].Text() != sft[0].Prompt+sft[0].Completion {
 		t.Error("Text is not prompt+completion")
+	}
+}
+
+// TestChatMLReferenceMatchesTransformers checks the test's chatML stand-in against
+// transformers' own renderings of the Qwen3 chat template (core/tokenizer/testdata, made on the
+// GPU machine), for the conversations without <think> blocks (which Qwen3 strips from history).
+func TestChatMLReferenceMatchesTransformers(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "tokenizer", "testdata", "chat_templates.json"))
+	if err != nil {
+		t.Fatalf("chat template fixture: %v", err)
+	}
+	var fx struct {
+		Cases []struct {
+			Tokenizer           string             `json:"tokenizer"`
+			Messages            []template.Message `json:"messages"`
+			AddGenerationPrompt bool               `json:"add_generation_prompt"`
+			Rendered            string             `json:"rendered"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, c := range fx.Cases {
+		if c.Tokenizer != "qwen3" || strings.Contains(fmt.Sprint(c.Messages), "<think>") {
+			continue
+		}
+		got, _ := chatML(c.Messages, c.AddGenerationPrompt)
+		if got != c.Rendered {
+			t.Errorf("chatML(%v, %v) = %q, transformers gives %q", c.Messages, c.AddGenerationPrompt, got, c.Rendered)
+		}
+		checked++
+	}
+	if checked < 4 {
+		t.Fatalf("only %d fixture cases checked", checked)
 	}
 }
