@@ -47,6 +47,9 @@ type PromptConfig struct {
 	CompletionColumn string `toml:"completion_column"`
 	// KeepColumns, when set, limits the reward metadata to these columns (RLT keep_columns).
 	KeepColumns []string `toml:"keep_columns"`
+	// RemoveUnusedColumns drops all metadata, keeping only the prompt, as TRL/RLT's
+	// remove_unused_columns (trainers/grpo.py:603-606); rewards then see no dataset columns.
+	RemoveUnusedColumns bool `toml:"remove_unused_columns"`
 }
 
 // Example is one RL prompt and the metadata its completions are scored with.
@@ -102,7 +105,10 @@ func (b *Builder) format(ds *Dataset) (string, error) {
 		return FormatQuestion, nil
 	case ds.HasColumn(b.cfg.PromptColumn):
 		return FormatPrompt, nil
-	case ds.HasColumn("conversations") && b.chat != nil:
+	case ds.HasColumn("conversations"):
+		if b.chat == nil {
+			return "", fmt.Errorf("%s has a \"conversations\" column (Bespoke-Stratos format), which needs the tokenizer's chat template, and the tokenizer has none", ds.Name)
+		}
 		return FormatStratos, nil
 	case ds.HasColumn("question"):
 		return FormatQuestion, nil
@@ -139,6 +145,12 @@ func (b *Builder) Prompts(ds *Dataset) ([]Example, error) {
 		}
 		ex.Row, ex.Where = i, ds.Where(i)
 		out[i] = ex
+	}
+	if b.cfg.RemoveUnusedColumns {
+		for i := range out {
+			out[i].Metadata = map[string]any{}
+		}
+		return out, nil
 	}
 	return out, b.keepColumns(ds, out)
 }

@@ -298,3 +298,16 @@ func TestChatMLReferenceMatchesTransformers(t *testing.T) {
 		t.Fatalf("only %d fixture cases checked", checked)
 	}
 }
+
+func TestRemoveUnusedColumnsAndConversationsWithoutTemplate(t *testing.T) {
+	b, _ := NewBuilder(PromptConfig{RemoveUnusedColumns: true}, nil)
+	exs, err := b.Prompts(memDataset(`{"prompt": "p", "answer": "1"}`))
+	if err != nil || len(exs[0].Metadata) != 0 || exs[0].Prompt != "p" {
+		t.Errorf("remove_unused_columns: %+v, %v", exs, err)
+	}
+	b, _ = NewBuilder(PromptConfig{}, nil)
+	_, err = b.Prompts(memDataset(`{"conversations": []}`))
+	if err == nil || !strings.Contains(err.Error(), "chat template") {
+		t.Errorf("conversations without a chat template: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // normalize turns a value decoded by encoding/json with UseNumber into the package's value
@@ -66,9 +67,9 @@ func describeValue(v any) string {
 	}
 }
 
-// valueText renders a scalar value as it appears in a prompt: strings verbatim, integers in
-// decimal, floats in the shortest form that round-trips, booleans as true/false, null as "";
-// lists and objects as compact JSON.
+// valueText renders a value as it appears in a prompt: strings verbatim, integers in decimal,
+// floats as Python's str() writes them (so a number reads as in a TRL/RLT prompt); booleans as
+// true/false, null as "", lists and objects as compact JSON.
 func valueText(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -78,10 +79,7 @@ func valueText(v any) string {
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return strconv.FormatFloat(x, 'f', -1, 64)
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return pythonFloat(x)
 	case bool:
 		return strconv.FormatBool(x)
 	default:
@@ -91,4 +89,26 @@ func valueText(v any) string {
 		}
 		return string(b)
 	}
+}
+
+// pythonFloat formats like Python's repr(float): the shortest round-trip digits, positional for
+// 1e-4 <= |x| < 1e16 with at least one decimal ("3.0", "0.001"), else exponent form ("1e-05",
+// "1.5e+16").
+func pythonFloat(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "nan"
+	case math.IsInf(x, 1):
+		return "inf"
+	case math.IsInf(x, -1):
+		return "-inf"
+	}
+	if a := math.Abs(x); a != 0 && (a < 1e-4 || a >= 1e16) {
+		return strconv.FormatFloat(x, 'e', -1, 64) // "1e-05", "1.5e+16": Python's exponent form
+	}
+	s := strconv.FormatFloat(x, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
 }
