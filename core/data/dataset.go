@@ -98,32 +98,6 @@ func (d *Dataset) Select(name string, idx []int) *Dataset {
 	return out
 }
 
-// KeepColumns returns a dataset holding only the named columns (config keep_columns, as RLT's
-// load_formatted_sft_dataset). Every name must be a column of the dataset.
-func (d *Dataset) KeepColumns(cols []string) (*Dataset, error) {
-	for _, c := range cols {
-		if !d.HasColumn(c) {
-			return nil, fmt.Errorf("keep_columns names %q, which %s does not have (columns: %s)", c, d.Name, strings.Join(d.Columns, ", "))
-		}
-	}
-	out := &Dataset{Name: d.Name, Origins: d.Origins, Rows: make([]Row, len(d.Rows))}
-	for _, c := range d.Columns { // keep the source order, not the order of keep_columns
-		if slices.Contains(cols, c) {
-			out.Columns = append(out.Columns, c)
-		}
-	}
-	for i, r := range d.Rows {
-		nr := make(Row, len(out.Columns))
-		for _, c := range out.Columns {
-			if v, ok := r[c]; ok {
-				nr[c] = v
-			}
-		}
-		out.Rows[i] = nr
-	}
-	return out, nil
-}
-
 // Concat appends datasets; the columns are the union in first-seen order.
 func Concat(name string, parts ...*Dataset) *Dataset {
 	out := &Dataset{Name: name}

@@ -44,13 +44,3 @@ func toMessages(v any) ([]template.Message, error) {
 	}
 	return out, nil
 }
-
-// isChat reports whether v looks like a list of chat messages.
-func isChat(v any) bool {
-	l, ok := v.([]any)
-	if !ok || len(l) == 0 {
-		return false
-	}
-	_, ok = l[0].(map[string]any)
-	return ok
-}
