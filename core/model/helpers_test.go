@@ -132,4 +132,6 @@ func toF64(x []float32, rows, cols, vocab int) [][][]float64 {
 	return out
 }
 
-func describe(b Batch) string { return fmt.Sprintf("tokens %v mask %v positions %v", b.Tokens, b.Mask, b.Positions) }
+func describe(b Batch) string {
+	return fmt.Sprintf("tokens %v mask %v positions %v", b.Tokens, b.Mask, b.Positions)
+}
