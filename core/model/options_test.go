@@ -28,9 +28,9 @@ func TestParseInitKwargs(t *testing.T) {
 		t.Errorf("auto: %+v %v", o, err)
 	}
 	for kw, want := range map[string]map[string]any{
-		"torch_dtype \"int8\" is not supported":     {"torch_dtype": "int8"},
-		"attn_implementation \"flex_attention\"":    {"attn_implementation": "flex_attention"},
-		"quantization_config is not supported":      {"quantization_config": map[string]any{}},
+		"torch_dtype \"int8\" is not supported":    {"torch_dtype": "int8"},
+		"attn_implementation \"flex_attention\"":   {"attn_implementation": "flex_attention"},
+		"quantization_config is not supported":     {"quantization_config": map[string]any{}},
 		"use_cache must be true or false, got yes": {"use_cache": "yes"},
 	} {
 		if _, err := ParseInitKwargs(want); err == nil || !strings.Contains(err.Error(), kw) {
