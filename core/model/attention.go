@@ -32,22 +32,27 @@ func (m *Model) fusedAttention(g *Graph) bool {
 
 // attend is grouped-query scaled dot-product attention (scale 1/sqrt(head_dim)) over q [B,T,H,hd]
 // and k, v [B,S,KV,hd], with GoMLX's attention.Core: it shares each KV head among H/KV query
-// heads without copying K/V, and uses the fused kernel when it can.
+// heads without copying K/V, and uses the fused kernel when it can. The decomposed graph runs in
+// float32 whatever the compute dtype, as transformers' eager attention does
+// (softmax(..., dtype=torch.float32)); flash attention also keeps its softmax in float32.
 func (m *Model) attend(q, k, v *Node, att attentionMask) *Node {
-	opts := attention.CoreOptions{AttentionMask: att.mask, DisableFusion: true}
-	if att.fusable {
-		// Causal flag + padding bias [B,H,T,T]: cuDNN needs the bias at full size. Masked keys get
-		// half the dtype's lowest value (transformers uses finfo.min): finite, so padding rows
-		// (whose visible keys are all masked) average their keys instead of producing NaN.
-		b, t := q.Shape().Dimensions[0], q.Shape().Dimensions[1]
-		g := q.Graph()
-		dt := m.opts.DType
-		lowest := Scalar(g, dt, lowestHalf(dt))
-		bias := Where(ExpandAxes(att.keyValid, 1, 2), ScalarZero(g, dt), lowest) // [B,1,1,T]
-		bias = BroadcastToDims(bias, b, m.Config.NumAttentionHeads, t, t)
-		opts = attention.CoreOptions{UseCausalMask: true, AttentionBias: bias}
+	if !att.fusable {
+		dt := q.DType()
+		if dt != dtypes.Float32 {
+			q, k, v = ConvertDType(q, dtypes.Float32), ConvertDType(k, dtypes.Float32), ConvertDType(v, dtypes.Float32)
+		}
+		out, _ := attention.Core(q, k, v, attention.LayoutBSHD, attention.CoreOptions{AttentionMask: att.mask, DisableFusion: true})
+		return ConvertDType(out, dt)
 	}
-	out, _ := attention.Core(q, k, v, attention.LayoutBSHD, opts)
+	// Causal flag + padding bias [B,H,T,T]: cuDNN needs the bias at full size. Masked keys get
+	// half the dtype's lowest value (transformers uses finfo.min): finite, so padding rows (whose
+	// visible keys are all masked) average their keys instead of producing NaN.
+	b, t := q.Shape().Dimensions[0], q.Shape().Dimensions[1]
+	g := q.Graph()
+	dt := m.opts.DType
+	bias := Where(ExpandAxes(att.keyValid, 1, 2), ScalarZero(g, dt), Scalar(g, dt, lowestHalf(dt))) // [B,1,1,T]
+	bias = BroadcastToDims(bias, b, m.Config.NumAttentionHeads, t, t)
+	out, _ := attention.Core(q, k, v, attention.LayoutBSHD, attention.CoreOptions{UseCausalMask: true, AttentionBias: bias})
 	return out
 }
 
