@@ -20,11 +20,19 @@ type attentionMask struct {
 	fusable  bool
 }
 
+// forceFusedMasking makes every full forward take the fused path's masking (causal flag +
+// padding bias). Tests set it: on the Go backend attention.Core then runs that masking through its
+// decomposed fallback, which checks the bias construction that xla:cuda uses.
+var forceFusedMasking = false
+
 // fusedAttention reports whether the backend's fused attention may serve this model's full
 // forward: the backend has the op, attn_implementation is not eager, and the dtype is half
 // precision (cuDNN's flash attention takes bf16/f16 only; in float32 the decomposed graph is used,
 // which is also what makes float32 parity exact).
 func (m *Model) fusedAttention(g *Graph) bool {
+	if forceFusedMasking {
+		return true
+	}
 	caps := g.Backend().Capabilities()
 	return m.opts.Attention != AttentionEager && caps.Operations[compute.OpTypeFusedScaledDotProductAttention] &&
 		m.opts.DType.IsHalfPrecision() && m.Config.HeadDim%8 == 0

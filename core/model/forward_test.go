@@ -111,3 +111,21 @@ func TestBFloat16ComputeIsCloseToFloat32(t *testing.T) {
 	}
 	t.Logf("bf16 vs f32 max relative logits error: %.3g", e)
 }
+
+// The masking of the fused (flash) path — a causal flag plus an additive padding bias — gives the
+// same logits as the boolean mask of the decomposed path. On the Go backend attention.Core runs
+// it through its decomposed fallback; on xla:cuda the same inputs go to cuDNN.
+func TestFusedPathMaskingMatchesReference(t *testing.T) {
+	forceFusedMasking = true
+	defer func() { forceFusedMasking = false }()
+	m := randomModel(t, tinyLlama, Options{}, 8)
+	b := testBatch(m.Config.VocabSize, 9)
+	got, err := m.ComputeLogits(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := reference.Logits(m.Config, weightsOf(m), b.Tokens, b.Positions, b.Mask)
+	if e := maxRelError(tensors.MustCopyFlatData[float32](got), want, b.Mask); e > 2e-5 {
+		t.Fatalf("fused-path masking: max relative logits error %.3g", e)
+	}
+}
