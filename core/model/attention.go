@@ -5,6 +5,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/attention"
 )
 
@@ -103,6 +104,16 @@ func CacheFromNodes(nodes []*Node) *Cache {
 // CacheShape is the shape of each of the 2·layers cache tensors for a batch of B rows and S slots.
 func (m *Model) CacheShape(batch, slots int) shapes.Shape {
 	return shapes.Make(m.opts.DType, batch, slots, m.Config.NumKeyValueHeads, m.Config.HeadDim)
+}
+
+// NewCache allocates a zeroed KV cache on the host: NumCacheTensors tensors of CacheShape, in the
+// order k0, v0, k1, v1, ... that CacheFromNodes expects.
+func (m *Model) NewCache(batch, slots int) []*tensors.Tensor {
+	out := make([]*tensors.Tensor, m.NumCacheTensors())
+	for i := range out {
+		out[i] = tensors.FromShape(m.CacheShape(batch, slots))
+	}
+	return out
 }
 
 // NumCacheTensors is 2·layers: the keys and values of every layer.

@@ -128,9 +128,9 @@ func (m *Model) ComputeLogitsCached(b Batch, prefill int) (*tensors.Tensor, erro
 		}
 		m.execs.cached = e
 	}
-	cache := make([]any, m.NumCacheTensors())
-	for i := range cache {
-		cache[i] = tensors.FromShape(m.CacheShape(rows, cols))
+	var cache []any
+	for _, c := range m.NewCache(rows, cols) {
+		cache = append(cache, c)
 	}
 	vocab := m.Config.VocabSize
 	logits := make([]float32, rows*cols*vocab)
