@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute/dtypes/bfloat16"
+	"github.com/gomlx/compute/dtypes/float16"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/grpo-dev/grpo/core/model/hf"
@@ -85,43 +86,53 @@ func TestSaveLoadIsLossless(t *testing.T) {
 	}
 }
 
-// Saving in bfloat16 rounds to nearest even and writes torch_dtype; weights that are already bf16
-// values (a bf16 checkpoint loaded and saved again) survive exactly.
-func TestSaveBFloat16(t *testing.T) {
-	m := randomModel(t, tinyQwen2, Options{}, 22)
-	dir := t.TempDir()
-	if err := m.Save(dir, SaveOptions{DType: "bfloat16"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := hf.ReadConfig(dir)
-	if err != nil || cfg.TorchDType != "bfloat16" {
-		t.Fatalf("saved torch_dtype %q, %v", cfg.TorchDType, err)
-	}
-	loaded, err := LoadDir(dir, loadOpts(m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if loaded.DType().String() != "BFloat16" {
-		t.Errorf("auto compute dtype of a bf16 checkpoint: %s", loaded.DType())
-	}
-	for _, name := range m.TensorNames() {
-		orig := tensors.MustCopyFlatData[float32](m.Variable(name).MustValue())
-		got := tensors.MustCopyFlatData[float32](loaded.Variable(name).MustValue())
-		for i := range orig {
-			if want := bfloat16.FromFloat32(orig[i]).Float32(); got[i] != want {
-				t.Fatalf("%s[%d] = %v, want bf16 rounding %v of %v", name, i, got[i], want, orig[i])
+// Saving in bfloat16 or float16 rounds to nearest even and writes torch_dtype; weights that are
+// already representable (a half checkpoint loaded and saved again) survive exactly.
+func TestSaveHalfPrecision(t *testing.T) {
+	for _, tc := range []struct {
+		dtype, compute string
+		round          func(float32) float32
+	}{
+		{"bfloat16", "BFloat16", func(x float32) float32 { return bfloat16.FromFloat32(x).Float32() }},
+		{"float16", "Float16", func(x float32) float32 { return float16.FromFloat32(x).Float32() }},
+	} {
+		t.Run(tc.dtype, func(t *testing.T) {
+			m := randomModel(t, tinyQwen2, Options{}, 22)
+			dir := t.TempDir()
+			if err := m.Save(dir, SaveOptions{DType: tc.dtype}); err != nil {
+				t.Fatal(err)
 			}
-		}
+			cfg, err := hf.ReadConfig(dir)
+			if err != nil || cfg.TorchDType != tc.dtype {
+				t.Fatalf("saved torch_dtype %q, %v", cfg.TorchDType, err)
+			}
+			loaded, err := LoadDir(dir, loadOpts(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if loaded.DType().String() != tc.compute {
+				t.Errorf("auto compute dtype of a %s checkpoint: %s", tc.dtype, loaded.DType())
+			}
+			for _, name := range m.TensorNames() {
+				orig := tensors.MustCopyFlatData[float32](m.Variable(name).MustValue())
+				got := tensors.MustCopyFlatData[float32](loaded.Variable(name).MustValue())
+				for i := range orig {
+					if want := tc.round(orig[i]); got[i] != want {
+						t.Fatalf("%s[%d] = %v, want the rounding %v of %v", name, i, got[i], want, orig[i])
+					}
+				}
+			}
+			again := t.TempDir()
+			if err := loaded.Save(again, SaveOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			reloaded, err := LoadDir(again, loadOpts(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameWeights(t, loaded, reloaded)
+		})
 	}
-	again := t.TempDir()
-	if err := loaded.Save(again, SaveOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	reloaded, err := LoadDir(again, loadOpts(m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameWeights(t, loaded, reloaded)
 }
 
 // Every kind of damaged checkpoint gives an error naming the file and the tensor.

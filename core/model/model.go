@@ -11,6 +11,15 @@
 // rotary embeddings with Llama-3 frequency scaling, grouped-query attention, SwiGLU MLP, tied or
 // separate output projection. The package owns the decoder only; the tokenizer lives in
 // core/tokenizer, log-probs and losses in core/grpo, sampling in backends/local.
+//
+// GoMLX building blocks are used where they match transformers exactly: attention.Core
+// (grouped-query attention, cuDNN flash attention on xla:cuda) and pos.RoPEWithCosSin. GoMLX's
+// ml/zoo/transformer is not used: it takes one position per batch (position ids of row 0 only,
+// so left-padded rows get wrong rotary positions), keeps weights in the compute dtype (no float32
+// masters), has biases on all projections or none (Qwen2 has q/k/v biases without an o_proj
+// bias), and its RMSNorm runs in the input dtype. Its kvcache package writes with
+// DynamicUpdateSlice only (no Go backend) and masks by one shared position without padding, so
+// the cache here is explicit graph inputs/outputs written per backend (see ForwardCached).
 package model
 
 import (
