@@ -85,6 +85,24 @@ func TestCachedForwardMatchesFullForward(t *testing.T) {
 	}
 }
 
+// Chunked prefill: several tokens written at a nonzero slot (the Go backend's one-hot writes).
+func TestCachedForwardInChunks(t *testing.T) {
+	m := randomModel(t, tinyQwen2, Options{}, 10)
+	b := testBatch(m.Config.VocabSize, 11)
+	full, err := m.ComputeLogits(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunked, err := m.computeLogitsChunks(b, []int{2, 3, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := toF64(tensors.MustCopyFlatData[float32](full), 3, 7, m.Config.VocabSize)
+	if e := maxRelError(tensors.MustCopyFlatData[float32](chunked), want, b.Mask); e > 1e-5 {
+		t.Fatalf("chunked cache vs full: max relative error %.3g", e)
+	}
+}
+
 // bfloat16 compute stays close to float32 (bf16 has 8 bits of mantissa).
 func TestBFloat16ComputeIsCloseToFloat32(t *testing.T) {
 	m := randomModel(t, tinyQwen2, Options{}, 6)

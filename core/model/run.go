@@ -109,12 +109,25 @@ func (m *Model) ComputeLogits(b Batch) (*tensors.Tensor, error) {
 // column. The cache has exactly T slots; at every step the mask covers only the slots written
 // so far. It exists to check the cache path against the full forward (tests, `grpo forward`).
 func (m *Model) ComputeLogitsCached(b Batch, prefill int) (*tensors.Tensor, error) {
-	rows, cols, err := b.check()
+	_, cols, err := b.check()
 	if err != nil {
 		return nil, err
 	}
 	if prefill < 1 || prefill > cols {
 		return nil, fmt.Errorf("prefill length %d must be in [1, %d]", prefill, cols)
+	}
+	chunks := []int{prefill}
+	for range cols - prefill {
+		chunks = append(chunks, 1)
+	}
+	return m.computeLogitsChunks(b, chunks)
+}
+
+// computeLogitsChunks feeds the batch's columns to ForwardCached in chunks of the given sizes.
+func (m *Model) computeLogitsChunks(b Batch, chunks []int) (*tensors.Tensor, error) {
+	rows, cols, err := b.check()
+	if err != nil {
+		return nil, err
 	}
 	m.execs.mu.Lock()
 	defer m.execs.mu.Unlock()
@@ -132,19 +145,19 @@ func (m *Model) ComputeLogitsCached(b Batch, prefill int) (*tensors.Tensor, erro
 	for _, c := range m.NewCache(rows, cols) {
 		cache = append(cache, c)
 	}
+	cut := func(x [][]int32, lo, hi int) [][]int32 {
+		out := make([][]int32, rows)
+		for i := range rows {
+			out[i] = x[i][lo:hi]
+		}
+		return out
+	}
 	vocab := m.Config.VocabSize
 	logits := make([]float32, rows*cols*vocab)
-	for start := 0; start < cols; {
-		n := prefill
-		if start > 0 {
-			n = 1
-		}
-		cut := func(x [][]int32, lo, hi int) [][]int32 {
-			out := make([][]int32, rows)
-			for i := range rows {
-				out[i] = x[i][lo:hi]
-			}
-			return out
+	start := 0
+	for _, n := range chunks {
+		if n < 1 || start+n > cols {
+			return nil, fmt.Errorf("chunk of %d columns at column %d does not fit %d columns", n, start, cols)
 		}
 		mask := make([][]int32, rows) // slots written after this step
 		for i := range rows {
@@ -164,6 +177,9 @@ func (m *Model) ComputeLogitsCached(b Batch, prefill int) (*tensors.Tensor, erro
 			cache[i] = out[1+i]
 		}
 		start += n
+	}
+	if start != cols {
+		return nil, fmt.Errorf("chunks cover %d of %d columns", start, cols)
 	}
 	return tensors.FromFlatDataAndDimensions(logits, rows, cols, vocab), nil
 }
