@@ -5,6 +5,7 @@ go 1.26.5
 require (
 	github.com/apache/arrow-go/v18 v18.8.0
 	github.com/gomlx/compute v0.1.2
+	github.com/gomlx/go-huggingface v0.4.1
 	github.com/gomlx/go-xla v0.4.1
 	github.com/gomlx/gomlx v0.28.2
 	github.com/hashicorp/go-hclog v1.6.3
