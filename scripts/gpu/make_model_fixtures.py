@@ -88,7 +88,11 @@ def main(out):
     qb = qb.to(torch.bfloat16)
     d = os.path.join(out, "tiny-qwen2-bf16")
     qb.save_pretrained(d)
-    write_expected(qb.to(torch.float32), d, vocab, 11)
+    # Expected logits from the stored bf16 weights loaded in float32 the way a user loads them
+    # (from_pretrained keeps the rotary inv_freq buffer in float32; casting the live model to
+    # bf16 and back would round that buffer too).
+    qf = Qwen2ForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager")
+    write_expected(qf, d, vocab, 11)
 
     lcfg = LlamaConfig(
         vocab_size=vocab, hidden_size=48, intermediate_size=96, num_hidden_layers=3,
