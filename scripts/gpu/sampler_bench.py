@@ -86,12 +86,13 @@ def transformers_rates(torch, batches, prompt_len, new_tokens, repeats):
     return out
 
 
-def grpo_rates(args, bandwidth, extra):
+def grpo_rates(args, bandwidth, extra, batches=None):
     cmd = [args.grpo, "bench", "sampler", "--shape", args.shape, "--dtype", "bfloat16",
            "--prompt-len", str(args.prompt_len), "--new-tokens", str(args.new_tokens),
-           "--repeats", str(args.repeats), "--json", "--bandwidth", str(bandwidth)] + extra
-    for b in args.batch:
+           "--repeats", str(args.repeats), "--json", "--bandwidth", str(bandwidth)]
+    for b in batches or args.batch:
         cmd += ["--batch", str(b)]
+    cmd += extra  # flags, then key=value sampling arguments
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
@@ -115,6 +116,9 @@ def main():
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--shape", default="qwen2-0.5b", help="grpo bench sampler --shape (tiny for a dry run)")
     ap.add_argument("--host-loop", action="store_true", help="also time grpo with one decode step per device call")
+    ap.add_argument("--processors", action="store_true",
+                    help="also time grpo with top_k=50 top_p=0.95 min_p=0.05 repetition_penalty=1.1 at the largest batch "
+                         "(reported, not a target)")
     ap.add_argument("--no-torch", action="store_true", help="grpo side only (dev machine dry run)")
     args = ap.parse_args()
 
@@ -135,6 +139,19 @@ def main():
         except RuntimeError as e:
             print(f"FAIL grpo bench sampler {' '.join(extra)}: {e}", flush=True)
             failed = True
+
+    if args.processors:
+        try:
+            rows = grpo_rates(args, bandwidth, ["top_k=50", "top_p=0.95", "min_p=0.05", "repetition_penalty=1.1"],
+                              batches=[max(args.batch)])
+            for r in rows:
+                r["loop"] += ", top_k+top_p+min_p+rep"
+            extra_rows = rows
+        except RuntimeError as e:
+            print(f"FAIL grpo bench sampler with processors: {e}", flush=True)
+            failed, extra_rows = True, []
+    else:
+        extra_rows = []
 
     date = datetime.date.today().isoformat()
     lines = ["| date | card | model | batch | prompt + new tokens | loop | transformers tok/s | grpo tok/s | speedup | "
@@ -160,6 +177,9 @@ def main():
                 failed |= not ok
                 print(f"{'PASS' if ok else 'FAIL'} batch {r['batch']} ({r['loop']}): {100 * r['roofline_fraction']:.0f}% "
                       f"of the bandwidth roofline (target ≥ {100 * ROOFLINE_TARGET:.0f}%)", flush=True)
+    for r in extra_rows:
+        lines.append(f"| {date} | {card} | {args.shape} bf16 random | {r['batch']} | {args.prompt_len} + {args.new_tokens} | "
+                     f"{r['loop']} | — | {r['tokens_per_second']:.0f} | — | {r['step_ms']:.2f} | {r['achieved_gbs']:.0f} | — |")
     table = "\n".join(lines)
     print(table)
     if args.out:
@@ -167,7 +187,7 @@ def main():
         with open(os.path.join(args.out, "sampler_bench.md"), "w") as f:
             f.write(table + "\n")
         with open(os.path.join(args.out, "sampler_bench.json"), "w") as f:
-            json.dump({"card": card, "bandwidth_gbs": bandwidth, "transformers": hf, "grpo": runs,
+            json.dump({"card": card, "bandwidth_gbs": bandwidth, "transformers": hf, "grpo": runs, "grpo_processors": extra_rows,
                        "GOMLX_BACKEND": os.environ.get("GOMLX_BACKEND", "")}, f, indent=1)
     sys.exit(1 if failed else 0)
 
