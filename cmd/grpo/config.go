@@ -22,7 +22,8 @@ var configCmd = &cli.Command{
 
 A run file (configs/run/*.toml) selects group files with trainer = "grpo", model =
 "qwen2.5-7b-instruct", data = "bespoke_stratos", distributed = "zero3", found as
-configs/<group>/<name>.toml (next to the run file's folder, then ./configs, or --config-dir).
+configs/<group>/<name>.toml: under --config-dir, then in the folder above the run file's
+own (configs/run/x.toml finds configs/model/), then under ./configs.
 
 Overrides use TOML value syntax and win over every file:
    temperature=0.8   reward_weights=[1.0,0.5]   model_init_kwargs={torch_dtype="bfloat16"}
@@ -132,8 +133,8 @@ func printConfig(_ context.Context, cmd *cli.Command) error {
 		return err
 	}
 	if verr := c.Validate(); verr != nil {
-		fmt.Fprintf(cmd.Root().ErrWriter, "note: %s does not validate yet (%s); `grpo config validate` explains\n",
-			name, countProblems(verr))
+		fmt.Fprintf(cmd.Root().ErrWriter, "note: this configuration (%s) does not validate (%s); "+
+			"`grpo config validate` with the same arguments explains\n", name, countProblems(verr))
 	}
 	return nil
 }

@@ -258,7 +258,13 @@ func (c *Config) Sources() []string { return append([]string(nil), c.sources...)
 func (c *Config) ApplyPluginFlags(plugins []string, backend string) {
 	for _, p := range plugins {
 		c.Rewards = append(c.Rewards, PluginSpec{Plugin: p})
-		c.setOrigin("rewards", "--plugin")
+	}
+	if len(plugins) > 0 {
+		origin := "--plugin"
+		if prev := c.origins["rewards"]; prev != "" && prev != origin {
+			origin = prev + " and --plugin" // the entries from files come first
+		}
+		c.setOrigin("rewards", origin)
 	}
 	if backend != "" {
 		c.Backend = backend

@@ -205,7 +205,7 @@ func decodeField(c *Config, f *field, d *document, name string) *Problem {
 	if !acceptsTOMLType(f.typ, tomlType) {
 		// Checked here because the decoder lets some mismatches pass: a non-table value for a
 		// map leaves the map untouched without an error (BurntSushi/toml v1.6.0 unifyMap).
-		return &Problem{Where: d.where(name), Key: name, Msg: typeMessage(f, d, name, tomlType, nil)}
+		return &Problem{Where: d.where(name), Key: name, Msg: typeMessage(f, d, name, tomlType)}
 	}
 	if p := checkTableKeys(f, d, name); p != nil {
 		return p
@@ -224,7 +224,15 @@ func decodeField(c *Config, f *field, d *document, name string) *Problem {
 		nv.Elem().Set(reflect.ValueOf(cloneValue(dst.Interface())))
 	}
 	if err := d.md.PrimitiveDecode(prim, nv.Interface()); err != nil {
-		return &Problem{Where: d.where(name), Key: name, Msg: typeMessage(f, d, name, tomlType, nestedError(err))}
+		// The value has the right shape; something inside it does not fit.
+		inner, msg := nestedError(err)
+		where := d.where(name)
+		if inner != "" && inner != name {
+			where = d.where(strings.Split(inner, ".")...)
+			msg = inner + ": " + msg
+		}
+		return &Problem{Where: where, Key: name, Msg: fmt.Sprintf("%s: %s (%s expects %s)",
+			name, msg, name, describeGoType(f.typ))}
 	}
 	dst.Set(nv.Elem())
 	return nil
@@ -282,9 +290,8 @@ func acceptsTOMLType(t reflect.Type, tomlType string) bool {
 	return false
 }
 
-// typeMessage explains a decoding error: what the key expects and what the file gave. err is
-// the decoder's error for a mismatch inside an array or table, else nil.
-func typeMessage(f *field, d *document, name, tomlType string, err error) string {
+// typeMessage explains a value of the wrong type: what the key expects and what the file gave.
+func typeMessage(f *field, d *document, name, tomlType string) string {
 	got := describeTOMLType(tomlType)
 	switch tomlType {
 	case "String", "Integer", "Float", "Bool", "Datetime":
@@ -298,11 +305,7 @@ func typeMessage(f *field, d *document, name, tomlType string, err error) string
 			got += " (" + v + ")"
 		}
 	}
-	msg := fmt.Sprintf("%s: expected %s, got %s", name, describeGoType(f.typ), got)
-	if err != nil {
-		msg += ": " + err.Error()
-	}
-	return msg
+	return fmt.Sprintf("%s: expected %s, got %s", name, describeGoType(f.typ), got)
 }
 
 func describeTOMLType(t string) string {
@@ -357,14 +360,18 @@ func describeGoType(t reflect.Type) string {
 }
 
 // decoderPrefix is how BurntSushi/toml starts a decoding error: "toml: line 5 (last key "x"): ".
-var decoderPrefix = regexp.MustCompile(`^toml: (line \d+ )?(\(last key "[^"]*"\): )?`)
+var decoderPrefix = regexp.MustCompile(`^toml: (?:line \d+ )?(?:\(last key "([^"]*)"\): )?`)
 
-// nestedError reduces the decoder's error to what it says about the mismatch inside the value
-// (the line is already in the problem's place).
-func nestedError(err error) error {
+// nestedError splits the decoder's error into the dotted key it was decoding and what is
+// wrong there (the line goes into the problem's place).
+func nestedError(err error) (key, msg string) {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		return errors.New(pe.Message)
+		return pe.LastKey, pe.Message
 	}
-	return errors.New(decoderPrefix.ReplaceAllString(err.Error(), ""))
+	msg = err.Error()
+	if m := decoderPrefix.FindStringSubmatch(msg); m != nil {
+		return m[1], strings.TrimPrefix(msg, m[0])
+	}
+	return "", msg
 }

@@ -54,9 +54,11 @@ func (c *Config) write(out io.Writer, docs bool) error {
 	}
 	if len(c.Rewards) == 0 {
 		fmt.Fprintln(w, "# (no [[rewards]] configured: add [[rewards]] tables, or pass --plugin PATH)")
+	} else if o := c.origins["rewards"]; o != "" {
+		fmt.Fprintln(w, "# [[rewards]] from: "+commentSafe(o))
 	}
 	for _, r := range c.Rewards {
-		fmt.Fprintln(w, "[[rewards]]"+c.originComment("rewards"))
+		fmt.Fprintln(w, "[[rewards]]")
 		if err := writePluginBody(w, r); err != nil {
 			return err
 		}

@@ -27,7 +27,8 @@ func TestPrintedConfigLoadsBack(t *testing.T) {
 		out := buf.String()
 		for _, want := range []string{"\nlearning_rate = 5e-06  # command line `learning_rate=5e-6`\n",
 			"\nnum_generations = 16  # command line `num_generations=16`\n", "\n# top_k = null  # command line `top_k=null`\n",
-			"\n[[rewards]]  # --plugin\nplugin = \"builtin:format\"\n"} {
+			"\n# [[rewards]] from: ../../configs/run/teacher_rlt.toml:",
+			" and --plugin\n[[rewards]]\nplugin = \"builtin:teacher\"\n[[rewards]]\nplugin = \"builtin:format\"\n"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("docs=%v: output lacks %q", docs, want)
 			}
