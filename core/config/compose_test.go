@@ -163,14 +163,16 @@ func TestUnknownKeyNamesFileLineAndSuggestion(t *testing.T) {
 
 func TestWrongTypeNamesFileLineAndExpectedType(t *testing.T) {
 	dir := writeTree(t, map[string]string{"r.toml": "temperature = \"hot\"\nnum_generations = 8.5\n" +
-		"use_vllm = 1\nmodel_init_kwargs = 3\nreward_weights = [\"a\"]\n[[rewards]]\nplugin = 3\n"})
+		"use_vllm = 1\nmodel_init_kwargs = 3\nreward_weights = [\"a\"]\n[[rewards]]\nplugin = 3\n" +
+		"[template]\nplugin = \"t.wasm\"\nsettings = \"x\"\n"})
 	run := filepath.Join(dir, "r.toml")
 	_, err := Load(run)
 	wantProblem(t, err, run+":1", `temperature: expected a number, got a string ("hot")`)
 	wantProblem(t, err, run+":2", "num_generations: expected an integer, got a float (8.5)")
 	wantProblem(t, err, run+":3", "use_vllm: expected a boolean (true or false), got an integer (1)")
 	wantProblem(t, err, run+":4", "model_init_kwargs: expected a table, got an integer (3)")
-	wantProblem(t, err, run+":7", "rewards: rewards.plugin: incompatible types: TOML value has type int64; destination has type string")
+	wantProblem(t, err, run+":7", `rewards #1: plugin must be a string (a .wasm path, an executable path or "builtin:NAME"), got an integer`)
+	wantProblem(t, err, run+":10", "template: settings must be a table (settings = {key = value, ...}), got a string")
 	wantProblem(t, err, run+":5", "reward_weights: incompatible types: TOML value has type string; "+
 		"destination has type float (reward_weights expects a number or an array of numbers)")
 }

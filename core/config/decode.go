@@ -207,7 +207,7 @@ func decodeField(c *Config, f *field, d *document, name string) *Problem {
 		// map leaves the map untouched without an error (BurntSushi/toml v1.6.0 unifyMap).
 		return &Problem{Where: d.where(name), Key: name, Msg: typeMessage(f, d, name, tomlType)}
 	}
-	if p := checkTableKeys(f, d, name); p != nil {
+	if p := checkPluginTables(f, d, name); p != nil {
 		return p
 	}
 	nv := reflect.New(f.typ)
@@ -247,9 +247,10 @@ func hasSubKeys(d *document, name string) bool {
 	return false
 }
 
-// checkTableKeys reports a key inside a [[rewards]] or [template] table other than plugin and
-// settings. (The decoder would silently ignore it, or match it case-insensitively.)
-func checkTableKeys(f *field, d *document, name string) *Problem {
+// checkPluginTables checks the [[rewards]] or [template] tables of d before decoding: only the
+// keys plugin (a string) and settings (a table). The decoder would ignore other keys, match
+// them case-insensitively, or leave settings empty without an error when it is not a table.
+func checkPluginTables(f *field, d *document, name string) *Problem {
 	if f.typ != pluginType && f.typ != pluginsType {
 		return nil
 	}
@@ -262,7 +263,55 @@ func checkTableKeys(f *field, d *document, name string) *Problem {
 			"unknown key `%s.%s`%s; a plugin table holds only plugin = \"...\" and settings = {...}",
 			name, k[1], didYouMean(k[1], known))}
 	}
+	type rawPlugin struct {
+		Plugin   any `toml:"plugin"`
+		Settings any `toml:"settings"`
+	}
+	var raws []rawPlugin
+	if f.typ == pluginType {
+		raws = make([]rawPlugin, 1)
+		if err := d.md.PrimitiveDecode(d.prims[name], &raws[0]); err != nil {
+			return nil // reported by the decode proper
+		}
+	} else if err := d.md.PrimitiveDecode(d.prims[name], &raws); err != nil {
+		return nil
+	}
+	for i, r := range raws {
+		what := name
+		if f.typ == pluginsType {
+			what = fmt.Sprintf("%s #%d", name, i+1)
+		}
+		if _, ok := r.Plugin.(string); r.Plugin != nil && !ok {
+			return &Problem{Where: d.where(name, "plugin"), Key: name, Msg: fmt.Sprintf(
+				"%s: plugin must be a string (a .wasm path, an executable path or \"builtin:NAME\"), got %s",
+				what, describeGoValue(r.Plugin))}
+		}
+		if _, ok := r.Settings.(map[string]any); r.Settings != nil && !ok {
+			return &Problem{Where: d.where(name, "settings"), Key: name, Msg: fmt.Sprintf(
+				"%s: settings must be a table (settings = {key = value, ...}), got %s",
+				what, describeGoValue(r.Settings))}
+		}
+	}
 	return nil
+}
+
+// describeGoValue names the TOML type of a decoded value.
+func describeGoValue(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	case []any, []map[string]any:
+		return "an array"
+	case map[string]any:
+		return "a table"
+	}
+	return "a date/time"
 }
 
 // acceptsTOMLType reports whether a value of TOML type tomlType can fill a field of type t, at
