@@ -66,7 +66,7 @@ func TestLayerOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []int{int(c.Seed), c.LoggingSteps, c.SaveSteps, c.WarmupSteps, c.MaxSteps, c.NumProcesses}
+	got := []int{int(c.Seed), c.LoggingSteps, c.SaveSteps, int(c.WarmupSteps), c.MaxSteps, c.NumProcesses}
 	want := []int{1, 2, 3, 4, 5, 6}
 	for i := range want {
 		if got[i] != want[i] {

@@ -27,19 +27,25 @@ type Config struct {
 
 	// Hub id, local directory, or .jsonl/.parquet file of the training data. Required.
 	DatasetIDOrPath string `toml:"dataset_id_or_path" group:"Data"`
-	// How rows become prompts: "prompt" (a prompt column, or prompt_template over the row),
-	// "stratos" (Bespoke-Stratos conversations, student format) or "rlt_teacher" (RLT's teacher
-	// format: question and solution in, explanation out; custom_data/teacher_data.py).
-	DataFormat string `toml:"data_format"`
-	// Split used for training.
+	// How rows become prompts (core/data): "auto" (chosen from the settings and columns),
+	// "prompt" (prompt_column holds the finished prompt or chat messages), "question"
+	// (question_column through prompt_template), "rlt_teacher" (RLT's teacher format: question
+	// and solution in, explanation out; custom_data/teacher_data.py) or "stratos"
+	// (Bespoke-Stratos conversations, student format).
+	DatasetFormat string `toml:"dataset_format"`
+	// Split used for training, e.g. "train" or "train[:90%]".
 	TrainSplit string `toml:"train_split"`
 	// Split used for evaluation. Unset: no evaluation (RLT does not evaluate during GRPO).
 	ValSplit *string `toml:"val_split"`
-	// Column holding the ready prompt (data_format "prompt" without prompt_template).
+	// Column holding the finished prompt (dataset_format "prompt").
 	PromptColumn string `toml:"prompt_column"`
-	// Column holding the bare question; fills {question} in the adaptive-teaching templates.
+	// Column holding the bare question: the prompt of dataset_format "question" and {question}
+	// in prompt_template and the adaptive-teaching templates.
 	QuestionColumn string `toml:"question_column"`
-	// Template over row columns, e.g. "Solve: {question}". Unset: prompt_column is used as is.
+	// SFT only: column holding the target completion (dataset_format "prompt" or "question").
+	CompletionColumn string `toml:"completion_column"`
+	// Template over row columns, e.g. "Solve: {question}"; each {name} is replaced by that
+	// column's value, other braces stay. Unset: the question as is.
 	PromptTemplate *string `toml:"prompt_template"`
 	// System message put before each prompt. Unset: none (or the data format's own).
 	SystemPrompt *string `toml:"system_prompt"`
@@ -81,13 +87,17 @@ type Config struct {
 	TrainBatchSize *int `toml:"train_batch_size"`
 	// Peak learning rate of AdamW (GRPOConfig's default replaces TrainingArguments' 5e-5).
 	LearningRate float64 `toml:"learning_rate"`
-	// Learning-rate schedule: linear, cosine, constant, constant_with_warmup,
-	// cosine_with_min_lr, polynomial, inverse_sqrt (transformers names).
+	// Learning-rate schedule (transformers get_scheduler names): linear, cosine,
+	// cosine_with_restarts, polynomial, constant, constant_with_warmup, inverse_sqrt,
+	// cosine_with_min_lr, cosine_warmup_with_min_lr, warmup_stable_decay.
 	LRSchedulerType string `toml:"lr_scheduler_type"`
+	// Extra arguments of the schedule, e.g. {num_cycles = 2} or {min_lr_rate = 0.1}.
+	LRSchedulerKwargs map[string]any `toml:"lr_scheduler_kwargs"`
 	// Fraction of the optimizer steps spent warming up linearly from 0 (0 to 1).
 	WarmupRatio float64 `toml:"warmup_ratio"`
-	// Warm-up steps; when > 0 it wins over warmup_ratio.
-	WarmupSteps int `toml:"warmup_steps"`
+	// Warm-up steps; a whole number ≥ 1 wins over warmup_ratio, a value in (0, 1) is a ratio
+	// (transformers ≥ 5).
+	WarmupSteps float64 `toml:"warmup_steps"`
 	// AdamW decoupled weight decay.
 	WeightDecay float64 `toml:"weight_decay"`
 	// AdamW β1: decay of the running mean of gradients.
@@ -113,7 +123,8 @@ type Config struct {
 	// Resume from a checkpoint: a checkpoint directory, or "latest" (TOML true also means
 	// latest) for the newest checkpoint in output_dir. Unset: start fresh.
 	ResumeFromCheckpoint *string `toml:"resume_from_checkpoint"`
-	// Where metrics go besides the console: ["none"] or ["tensorboard"].
+	// Where metrics go besides the console and output_dir: ["none"], ["tensorboard"] or
+	// ["all"] (= tensorboard).
 	ReportTo []string `toml:"report_to"`
 
 	// Completions sampled per prompt (the group size G); at least 2, and it must divide the

@@ -24,10 +24,11 @@ func Default() *Config {
 		RemoveUnusedColumns: false,
 
 		// Data.
-		DataFormat:        "prompt",
+		DatasetFormat:     "auto",
 		TrainSplit:        "train",
 		PromptColumn:      "prompt",
 		QuestionColumn:    "question",
+		CompletionColumn:  "completion",
 		ApplyChatTemplate: true,
 		ArtificialEpochs:  1,
 		MaxSeqLength:      1024,

@@ -55,7 +55,7 @@ var specDefaults = map[string]any{
 var briefDefaults = map[string]any{
 	"output_dir": "output", "seed": int64(42), "max_steps": -1, "num_train_epochs": 3.0,
 	"per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "lr_scheduler_type": "linear",
-	"warmup_ratio": 0.0, "warmup_steps": 0, "weight_decay": 0.0, "adam_beta1": 0.9,
+	"warmup_ratio": 0.0, "warmup_steps": 0.0, "lr_scheduler_kwargs": nil, "weight_decay": 0.0, "adam_beta1": 0.9,
 	"adam_beta2": 0.999, "adam_epsilon": 1e-8, "max_grad_norm": 1.0, "bf16": false,
 	"logging_steps": 10, "save_steps": 500, "save_total_limit": nil,
 	"resume_from_checkpoint": nil, "report_to": []string{"none"}, "train_batch_size": nil,
@@ -63,7 +63,8 @@ var briefDefaults = map[string]any{
 	"num_processes": 1, "model_name_or_path": "", "tokenizer_kwargs": nil,
 	"dataset_id_or_path": "", "train_split": "train", "val_split": nil,
 	"completion_only_training": false, "keep_columns": nil, "prompt_column": "prompt",
-	"question_column": "question", "prompt_template": nil, "system_prompt": nil,
+	"question_column": "question", "prompt_template": nil, "dataset_format": "auto",
+	"completion_column": "completion", "system_prompt": nil,
 	"apply_chat_template": true,
 	"loss_type":           "grpo", "epsilon": 0.2, "epsilon_high": nil, "num_iterations": 1,
 	"scale_rewards": "group", "mask_truncated_completions": false,

@@ -107,15 +107,18 @@ func (v *validator) model() {
 		v.add("dataset_id_or_path", "dataset_id_or_path is empty: set it to a Hub id, a directory "+
 			"or a .jsonl/.parquet file, or select a data file (data = \"custom_jsonl\")")
 	}
-	v.oneOf("data_format", c.DataFormat, "prompt", "stratos", "rlt_teacher")
+	v.oneOf("dataset_format", c.DatasetFormat, "auto", "prompt", "question", "rlt_teacher", "stratos")
 	if c.TrainSplit == "" {
 		v.add("train_split", "train_split is empty: name the split to train on (usually \"train\")")
 	}
 	if c.ValSplit != nil && *c.ValSplit == "" {
 		v.add("val_split", "val_split is empty: name a split, or leave the key out for no evaluation")
 	}
-	if c.DataFormat == "prompt" && c.PromptTemplate == nil && c.PromptColumn == "" {
-		v.add("prompt_column", "prompt_column is empty: name the column holding the prompt, or set prompt_template")
+	for _, col := range []struct{ key, value string }{{"prompt_column", c.PromptColumn},
+		{"question_column", c.QuestionColumn}, {"completion_column", c.CompletionColumn}} {
+		if col.value == "" {
+			v.add(col.key, "%s is empty: name a column of the dataset", col.key)
+		}
 	}
 	v.atLeast("artificial_epochs", c.ArtificialEpochs, 1)
 	v.atLeast("max_seq_length", c.MaxSeqLength, 1)
@@ -134,10 +137,13 @@ func (v *validator) training() {
 		v.positive("num_train_epochs", c.NumTrainEpochs)
 	}
 	v.nonNegative("learning_rate", c.LearningRate)
-	v.oneOf("lr_scheduler_type", c.LRSchedulerType, "linear", "cosine", "constant",
-		"constant_with_warmup", "cosine_with_min_lr", "polynomial", "inverse_sqrt")
+	v.oneOf("lr_scheduler_type", c.LRSchedulerType, schedulerTypes...)
 	v.inRange("warmup_ratio", c.WarmupRatio, 0, 1, false, false)
-	v.atLeast("warmup_steps", c.WarmupSteps, 0)
+	if v.finite("warmup_steps", c.WarmupSteps) && (c.WarmupSteps < 0 ||
+		c.WarmupSteps >= 1 && c.WarmupSteps != math.Trunc(c.WarmupSteps)) {
+		v.add("warmup_steps", "warmup_steps = %v: must be a whole number of steps, or a ratio "+
+			"between 0 and 1", c.WarmupSteps)
+	}
 	v.nonNegative("weight_decay", c.WeightDecay)
 	v.inRange("adam_beta1", c.AdamBeta1, 0, 1, false, true)
 	v.inRange("adam_beta2", c.AdamBeta2, 0, 1, false, true)
@@ -156,12 +162,17 @@ func (v *validator) training() {
 		}
 	}
 	for _, r := range c.ReportTo {
-		if r != "none" && r != "tensorboard" {
-			v.add("report_to", "report_to contains %q: grpo reports to \"tensorboard\" or \"none\" "+
-				"(metrics always go to the console and output_dir)", r)
+		if r != "none" && r != "tensorboard" && r != "all" {
+			v.add("report_to", "report_to contains %q: grpo reports to \"tensorboard\" (or \"all\", "+
+				"the same) or \"none\"; metrics always go to the console and output_dir", r)
 		}
 	}
 }
+
+// schedulerTypes are the lr_scheduler_type values core/optim implements (transformers names).
+var schedulerTypes = []string{"linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
+	"constant_with_warmup", "inverse_sqrt", "cosine_with_min_lr", "cosine_warmup_with_min_lr",
+	"warmup_stable_decay"}
 
 // batch checks the batch geometry: RLT train.py (train_batch_size), grpo.py:309-392
 // (generation_aggregation_steps, num_generations) and 346-360 (backprop chunking).

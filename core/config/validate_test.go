@@ -3,8 +3,11 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/grpo-dev/grpo/core/optim"
 )
 
 // validBase returns a configuration that passes Validate.
@@ -117,6 +120,8 @@ func TestValidationRules(t *testing.T) {
 		{"lr scheduler known", func(c *Config) { c.LRSchedulerType = "cosine_annealing" }, `lr_scheduler_type = "cosine_annealing": must be one of`},
 		{"resume path exists", func(c *Config) { c.ResumeFromCheckpoint = ptr("out/checkpoint-9") },
 			`resume_from_checkpoint = "out/checkpoint-9": stat out/checkpoint-9: no such file or directory`},
+		{"warmup_steps whole or a ratio", func(c *Config) { c.WarmupSteps = 2.5 },
+			"warmup_steps = 2.5: must be a whole number of steps, or a ratio between 0 and 1"},
 		{"max_steps positive or -1", func(c *Config) { c.MaxSteps = 0 }, "max_steps = 0: must be a positive number of steps, or -1"},
 		{"param offload needs ZeRO-3", func(c *Config) { c.OffloadParamDevice = "cpu" },
 			`offload_param_device = "cpu" needs zero_stage = 3`},
@@ -230,5 +235,12 @@ func TestCloneIsDeep(t *testing.T) {
 	d.Rewards[0].Plugin = "builtin:y"
 	if c.ModelInitKwargs["a"].(map[string]any)["b"] != int64(1) || *c.TopK != 5 || c.ReportTo[0] != "none" || c.Rewards[0].Plugin != "builtin:math" {
 		t.Error("Clone shares memory with the original")
+	}
+}
+
+// TestSchedulerTypesMatchOptim keeps validation in step with the schedules core/optim builds.
+func TestSchedulerTypesMatchOptim(t *testing.T) {
+	if !slices.Equal(schedulerTypes, optim.ScheduleTypes) {
+		t.Errorf("lr_scheduler_type values %q differ from core/optim's %q", schedulerTypes, optim.ScheduleTypes)
 	}
 }
