@@ -35,8 +35,13 @@ type Batch struct {
 	ABI int `json:"abi"`
 	// Seed makes stochastic rewards reproducible: the same batch and seed must give the same
 	// rewards.
-	Seed  int64  `json:"seed"`
-	Items []Item `json:"items"`
+	Seed int64 `json:"seed"`
+	// Offset is the index of Items[0] in the caller's whole batch: a host may split a large
+	// batch into several calls (in parallel), always at the same item boundaries. A reward that
+	// draws random numbers per item should derive them from (Seed, Offset+i), so that its
+	// results do not depend on how the batch was split.
+	Offset int    `json:"offset,omitempty"`
+	Items  []Item `json:"items"`
 }
 
 // Result is the output of one reward call. Exactly one of Rewards or Error is meaningful.
