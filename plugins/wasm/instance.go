@@ -271,13 +271,18 @@ func (in *instance) fail(op string, kind error, err error) *Error {
 	}
 	var exit *sys.ExitError
 	switch {
+	case strings.Contains(e.Stderr, "out of memory"):
+		// A guest runtime's own out-of-memory report (Go: "fatal error: out of memory"), even
+		// when the dying runtime then ran into the deadline.
+		e.Kind = ErrMemoryLimit
+		e.Detail = fmt.Sprintf("memory at %d of %d MiB", in.mem.Size()>>20, in.m.opts.MemoryLimitMB)
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
 		e.Kind, e.Err = ErrTimeout, nil
 		e.Detail = fmt.Sprintf("stopped after %s", in.m.opts.Timeout)
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
 		e.Kind, e.Err = context.Canceled, nil
 		e.Detail = "the caller cancelled the call"
-	case in.atMemoryLimit() || strings.Contains(e.Stderr, "out of memory"):
+	case in.atMemoryLimit():
 		e.Kind = ErrMemoryLimit
 		e.Detail = fmt.Sprintf("memory at %d of %d MiB", in.mem.Size()>>20, in.m.opts.MemoryLimitMB)
 	case errors.As(err, &exit):

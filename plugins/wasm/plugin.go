@@ -85,6 +85,10 @@ func (m *module) firstInstance(ctx context.Context) (*instance, openInfo, error)
 			return nil, info, err
 		}
 		info.Describe, info.Described = d, ok
+		if ok && d.Kind != "" { // an SDK may export both functions; the plugin's kind decides
+			info.Reward = info.Reward && d.Kind == wire.KindReward
+			info.Render = info.Render && d.Kind == wire.KindTemplate
+		}
 	}
 	if info.Describe.Name == "" {
 		info.Describe.Name = strings.TrimSuffix(filepath.Base(m.path), filepath.Ext(m.path))

@@ -16,6 +16,6 @@
     (local.get $p))
   (func (export "grpo_free") (param i32 i32))
   (func (export "grpo_reward") (param $ptr i32) (param $len i32) (result i64)
-    (i64.const 0x10000000c))  ;; ptr 16, len 12
+    (i64.const 0x100000000c))  ;; ptr 16, len 12
 
   (data (i32.const 16) "not json :-("))
