@@ -4,7 +4,7 @@
 //
 // Final answer of a completion, in order: the last \boxed{…} (or \fbox{…}); else the text after
 // the last "answer is" / "answer:" phrase; else after a GSM8K "####" marker; else the last
-// number. Equality: both parse as numbers (integers, decimals, thousands separators, signs,
+// number or \frac{…}{…}. Equality: both parse as numbers (integers, decimals, thousands separators, signs,
 // a/b, \frac/\dfrac/\tfrac) and differ by at most tolerance·max(1, |reference|); or their
 // normalised strings are equal. This follows the answer-extraction conventions of the MATH and
 // GSM8K graders (boxed answer first, "####" for GSM8K, normalise $, spaces, \left/\right, text
@@ -31,7 +31,7 @@ func FinalAnswer(text string) (answer string, ok bool) {
 			return a, true
 		}
 	}
-	if n := numberRE.FindAllString(text, -1); len(n) > 0 {
+	if n := lastTokenRE.FindAllString(text, -1); len(n) > 0 {
 		return n[len(n)-1], true
 	}
 	return "", false
@@ -95,8 +95,10 @@ var (
 	phraseRE = regexp.MustCompile(`(?i)(?:final answer|answer)\s*(?:is|:|=)\s*(?:[:=])?`)
 	// numberRE: a signed integer or decimal, with optional thousands separators, or a/b.
 	numberRE = regexp.MustCompile(`[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|[-+−]?\.\d+`)
+	// lastTokenRE: the fallback answer, the last \frac{..}{..} or number of a text.
+	lastTokenRE = regexp.MustCompile(`\\[dt]?frac\s*\{[^{}]*\}\s*\{[^{}]*\}|` + numberRE.String())
 	// mathTokenRE: the first math expression in a phrase: $…$, \frac{..}{..}, or a number.
-	mathTokenRE = regexp.MustCompile(`\$[^$]+\$|\\[dt]?frac\s*\{[^{}]*\}\s*\{[^{}]*\}|` + numberRE.String())
+	mathTokenRE = regexp.MustCompile(`\$[^$]+\$|` + lastTokenRE.String())
 )
 
 // afterPhrase finds the last "answer is" / "answer:" phrase and returns the answer after it.

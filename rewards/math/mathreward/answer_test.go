@@ -25,6 +25,8 @@ func TestFinalAnswer(t *testing.T) {
 		{"so -0.25 it is", "-0.25"},
 		{"total 1,000,000 dollars", "1,000,000"},
 		{"ratio 3/4", "3/4"},
+		{`so $\dfrac{1}{2}$`, `\dfrac{1}{2}`},
+		{`from 3 we get \frac{7}{8} and stop`, `\frac{7}{8}`},
 		{"no numbers here", ""},
 	}
 	for _, c := range cases {
