@@ -81,11 +81,12 @@ func compile(ctx context.Context, path string, opts Options) (*module, error) {
 	if err != nil {
 		return nil, pluginErr(path, "open", ErrNotPlugin, err, "cannot read the module file")
 	}
-	// WithCloseOnContextDone is what lets a deadline interrupt a looping guest; it costs guest
-	// speed (a check at every loop header, see shared/research/plugins.md §1.3), which one call
-	// per chunk of items keeps negligible against the per-call work.
+	// WithCloseOnContextDone is what lets a deadline interrupt a looping guest. It costs guest
+	// speed: a call into Go at every loop header (shared/research/plugins.md §1.3; measured 10×+
+	// on the math reward, see BENCHMARKS.md). A sandbox child runs without it, because its parent
+	// kills it on a missed deadline; Trusted turns it off in process.
 	cfg := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(!opts.Trusted && !opts.killedOnDeadline).
 		WithMemoryLimitPages(opts.memoryLimitPages())
 	if opts.CacheDir != "-" {
 		if err := os.MkdirAll(opts.CacheDir, 0o755); err == nil {
@@ -240,4 +241,3 @@ type sigOnly struct{ params, results []api.ValueType }
 
 func (s *sigOnly) ParamTypes() []api.ValueType  { return s.params }
 func (s *sigOnly) ResultTypes() []api.ValueType { return s.results }
-

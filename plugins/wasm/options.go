@@ -51,11 +51,22 @@ type Options struct {
 	// the deadline (in-process: the instance is abandoned; process: the child is killed).
 	// Default 2 s.
 	Grace time.Duration
+	// Trusted turns off the deadline checks inside guest code (a call into the host at every
+	// loop header), which makes loop-heavy guests many times faster. In process, a call that
+	// overruns its deadline is then abandoned (ErrUninterruptible), not stopped: use it only
+	// for plugins you trust. SandboxProcess gets the same speed with a hard deadline (its
+	// child runs without the checks and is killed instead).
+	Trusted bool
 	// WorkerCommand starts a sandbox child process (SandboxProcess): argv whose process serves
 	// ServeWorker on stdin/stdout. Default: this executable with the hidden subcommand
 	// WorkerSubcommand.
 	WorkerCommand []string
+
+	killedOnDeadline bool
 }
+
+// killedOnDeadline is set in a sandbox child: the parent enforces deadlines by killing it.
+func (o Options) withKilledOnDeadline() Options { o.killedOnDeadline = true; return o }
 
 // WorkerSubcommand is the hidden subcommand of the grpo binary that runs ServeWorker.
 const WorkerSubcommand = "__wasm-worker"
@@ -105,7 +116,9 @@ func (o Options) withDefaults() Options {
 }
 
 // memoryLimitPages is the per-instance cap in 64 KiB wasm pages.
-func (o Options) memoryLimitPages() uint32 { return uint32(o.MemoryLimitMB) * (1 << 20 / wasmPageBytes) }
+func (o Options) memoryLimitPages() uint32 {
+	return uint32(o.MemoryLimitMB) * (1 << 20 / wasmPageBytes)
+}
 
 // maxOutput is the output cap for an input of n bytes.
 func (o Options) maxOutput(n int) int {

@@ -41,7 +41,7 @@ func ServeWorker(r io.Reader, w io.Writer, logger *slog.Logger) error {
 		Workers: 1, Logger: logger,
 		// The parent enforces the hard deadline by killing this process; never abandon here.
 		Grace: 24 * time.Hour,
-	}.withDefaults()
+	}.withDefaults().withKilledOnDeadline()
 	ctx := context.Background()
 	m, err := compile(ctx, req.Path, opts)
 	if err != nil {

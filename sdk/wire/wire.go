@@ -10,6 +10,11 @@
 // nothing but the standard library.
 package wire
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // ABIVersion is the version of the grpo plugin ABI these messages belong to. Hosts refuse a
 // plugin reporting any other version; v1 is never broken, a change gets a new version.
 const ABIVersion = 1
@@ -89,3 +94,15 @@ type Message struct {
 
 // Float returns a pointer to v, for building Result.Rewards.
 func Float(v float64) *float64 { return &v }
+
+// Marshal encodes a message as JSON without HTML escaping: completions are full of "<think>"
+// style tags, which encoding/json's default would turn into six-byte \u003c escapes.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -31,10 +31,32 @@ func FinalAnswer(text string) (answer string, ok bool) {
 			return a, true
 		}
 	}
-	if n := lastTokenRE.FindAllString(text, -1); len(n) > 0 {
-		return n[len(n)-1], true
+	// The last number or fraction ends at or after the last digit; searching a window before
+	// it instead of the whole text keeps this linear in the answer, not the completion.
+	if d := strings.LastIndexAny(text, "0123456789"); d >= 0 {
+		window := text[max(0, d-tokenWindow):]
+		if n := lastTokenRE.FindAllString(window, -1); len(n) > 0 {
+			return n[len(n)-1], true
+		}
 	}
 	return "", false
+}
+
+// tokenWindow bounds the length of a fallback answer token (a number or \frac{…}{…}).
+const tokenWindow = 256
+
+// containsFoldASCII reports whether s contains the lower-case ASCII word w in any case.
+func containsFoldASCII(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		j := 0
+		for j < len(w) && (s[i+j]|0x20) == w[j] {
+			j++
+		}
+		if j == len(w) {
+			return true
+		}
+	}
+	return false
 }
 
 // Reference turns a dataset's answer (e.g. "72", "#### 72", "\boxed{\frac12}") into the string
@@ -103,6 +125,9 @@ var (
 
 // afterPhrase finds the last "answer is" / "answer:" phrase and returns the answer after it.
 func afterPhrase(text string) (string, bool) {
+	if !containsFoldASCII(text, "answer") { // cheap pre-check before the regexp scan
+		return "", false
+	}
 	locs := phraseRE.FindAllStringIndex(text, -1)
 	if len(locs) == 0 {
 		return "", false

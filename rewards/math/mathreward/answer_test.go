@@ -2,6 +2,7 @@ package mathreward
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/grpo-dev/grpo/sdk/wire"
@@ -139,4 +140,17 @@ func deref(p *float64) any {
 		return nil
 	}
 	return *p
+}
+
+func TestFallbackWindow(t *testing.T) {
+	long := strings.Repeat("word ", 400) // the last number is far from the text's start
+	if got, _ := FinalAnswer("7 then " + long + "finally 12 and done"); got != "12" {
+		t.Errorf("got %q, want 12", got)
+	}
+	if got, _ := FinalAnswer(`x \frac{1}{3} ` + long); got != `\frac{1}{3}` {
+		t.Errorf("got %q", got)
+	}
+	if !containsFoldASCII("The ANSWER is", "answer") || containsFoldASCII("answe", "answer") {
+		t.Error("containsFoldASCII")
+	}
 }

@@ -153,7 +153,7 @@ func HandleDescribe() []byte {
 }
 
 func marshal(v any) []byte {
-	b, err := json.Marshal(v)
+	b, err := wire.Marshal(v)
 	if err != nil {
 		return errorJSON("cannot encode the result as JSON: " + err.Error())
 	}
