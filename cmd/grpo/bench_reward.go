@@ -85,9 +85,14 @@ func benchReward(ctx context.Context, cmd *cli.Command) error {
 	fmt.Printf("wasm   %-22s %10s  (1 worker)   ratio %.2fx\n", cmd.String("plugin"), tWasm1, ratio(tWasm1, tNative))
 	fmt.Printf("wasm   %-22s %10s  (%d workers)  ratio %.2fx\n", cmd.String("plugin"), tWasmN, workers, ratio(tWasmN, tNative))
 	fmt.Printf("host work (encode batch + decode result + merge) %s = %.1f%% of native\n", tHost, 100*ratio(tHost, tNative))
-	fmt.Printf("\nBENCHMARKS.md line:\n| %s | reward host, %d-item math batch | CPU (%d cores) | builtin:math %s | host work %s (%.1f%%); math.wasm 1 worker %s (%.2fx), %d workers %s (%.2fx) |\n",
-		time.Now().Format("2006-01-02"), n, runtime.NumCPU(), tNative, tHost, 100*ratio(tHost, tNative),
-		tWasm1, ratio(tWasm1, tNative), workers, tWasmN, ratio(tWasmN, tNative))
+	sandbox := opts.Sandbox
+	if sandbox == "" {
+		sandbox = "inprocess"
+	}
+	fmt.Printf("\nBENCHMARKS.md line:\n| %s | reward host, %d-item math batch, sandbox=%s | CPU (%d cores) | %s %s | host work %s (%.1f%% of native); wasm 1 worker %s (%.1fx), %d workers %s (%.1fx) |\n",
+		time.Now().Format("2006-01-02"), n, sandbox, runtime.NumCPU(), cmd.String("native"), tNative.Round(time.Microsecond),
+		tHost.Round(time.Microsecond), 100*ratio(tHost, tNative), tWasm1.Round(time.Millisecond), ratio(tWasm1, tNative),
+		workers, tWasmN.Round(time.Millisecond), ratio(tWasmN, tNative))
 	return nil
 }
 
