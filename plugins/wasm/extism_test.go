@@ -46,3 +46,26 @@ func TestExtismGoPDK(t *testing.T) {
 		t.Errorf("error_set: err = %v", err)
 	}
 }
+
+// TestExtismASPDK runs a reward written with @extism/as-pdk 1.0.0 (AssemblyScript).
+func TestExtismASPDK(t *testing.T) {
+	var logs bytes.Buffer
+	opts := testOpts(t)
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	opts.Settings = map[string]any{"needle": "42"}
+	r := openReward(t, "extism-as", opts)
+	sc, err := r.Score(context.Background(), 0, samples("it is 42", "it is 41", "4 2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Values[0] != 1 || sc.Values[1] != 0 || sc.Values[2] != 0 {
+		t.Errorf("values = %v, want [1 0 0]", sc.Values)
+	}
+	if !strings.Contains(logs.String(), "as-pdk scored 3") {
+		t.Errorf("log line missing:\n%s", logs.String())
+	}
+	_, err = r.Score(context.Background(), 0, samples("fail"))
+	if !errors.Is(err, ErrPluginError) || !strings.Contains(err.Error(), `"reward" export returned 1`) {
+		t.Errorf("failure: err = %v", err)
+	}
+}

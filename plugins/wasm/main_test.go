@@ -43,6 +43,19 @@ func TestMain(m *testing.M) {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); fixtures.Go("extism", "testdata/extism", ".") }()
+	wg.Add(1)
+	go func() { // an Extism AssemblyScript-PDK reward
+		defer wg.Done()
+		out := filepath.Join(fixtures.Dir, "extism-as.wasm")
+		root, err := wasmtest.RepoRoot()
+		if err != nil {
+			fixtures.Add("extism-as", "", err)
+			return
+		}
+		nm := filepath.Join(root, "tools", "node_modules")
+		fixtures.Command("extism-as", out, "testdata/extism-as", nil, filepath.Join(nm, ".bin", "asc"), "reward.ts",
+			"--path", nm, "--use", "abort=reward/myAbort", "-O3", "-o", out)
+	}()
 	wats, _ := filepath.Glob("testdata/faults/*.wat")
 	for _, w := range wats {
 		fixtures.WAT(strings.TrimSuffix(filepath.Base(w), ".wat"), w)

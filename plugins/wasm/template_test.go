@@ -10,7 +10,18 @@ import (
 )
 
 func TestTemplate(t *testing.T) {
-	opts := testOpts(t)
+	for _, mode := range []string{SandboxInProcess, SandboxProcess} {
+		t.Run(mode, func(t *testing.T) {
+			opts := testOpts(t)
+			if mode == SandboxProcess {
+				opts = processOpts(t)
+			}
+			testTemplate(t, opts)
+		})
+	}
+}
+
+func testTemplate(t *testing.T, opts Options) {
 	opts.Settings = map[string]any{"system": "Be brief."}
 	tp, err := OpenTemplate(context.Background(), fixtures.Path(t, "template"), opts)
 	if err != nil {

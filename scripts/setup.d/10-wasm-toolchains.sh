@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-ASC_VERSION=0.28.20 # AssemblyScript compiler, pinned: rebuilt .wasm files must match byte for byte
+ASC_VERSION=0.28.20     # AssemblyScript compiler, pinned: rebuilt .wasm files must match byte for byte
+AS_PDK_VERSION=1.0.0    # Extism's AssemblyScript PDK, for the Extism adapter's test plugin
 
 apt_pkgs=(clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32 cargo librust-serde-json-dev wabt)
 missing=()
@@ -28,10 +29,11 @@ if ! command -v npm >/dev/null; then
   apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 
-if [ "$(cat tools/node_modules/assemblyscript/package.json 2>/dev/null | grep -o '"version": *"[^"]*"' | grep -o '[0-9][^"]*')" != "$ASC_VERSION" ]; then
-  echo "installing assemblyscript@$ASC_VERSION into tools/node_modules"
+npm_version() { grep -o '"version": *"[^"]*"' "tools/node_modules/$1/package.json" 2>/dev/null | grep -o '[0-9][^"]*'; }
+if [ "$(npm_version assemblyscript)" != "$ASC_VERSION" ] || [ "$(npm_version @extism/as-pdk)" != "$AS_PDK_VERSION" ]; then
+  echo "installing assemblyscript@$ASC_VERSION @extism/as-pdk@$AS_PDK_VERSION into tools/node_modules"
   mkdir -p tools
-  npm install --silent --no-audit --no-fund --prefix tools "assemblyscript@$ASC_VERSION" >/dev/null
+  npm install --silent --no-audit --no-fund --prefix tools "assemblyscript@$ASC_VERSION" "@extism/as-pdk@$AS_PDK_VERSION" >/dev/null
 fi
 
 # Fail loudly here rather than later in a test.
