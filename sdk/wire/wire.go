@@ -68,6 +68,9 @@ type Describe struct {
 	Version     string `json:"version,omitempty"`
 	Kind        string `json:"kind"`
 	Description string `json:"description,omitempty"`
+	// Capabilities lists optional features the plugin implements, e.g. CapSyncWeights for a
+	// generation backend.
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // RenderRequest is the input of a template plugin: named variables such as "question",
