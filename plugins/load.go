@@ -7,7 +7,6 @@ package plugins
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/grpo-dev/grpo/core/reward"
 	"github.com/grpo-dev/grpo/core/template"
 	"github.com/grpo-dev/grpo/plugins/builtin"
+	"github.com/grpo-dev/grpo/plugins/proc"
 	"github.com/grpo-dev/grpo/plugins/wasm"
 )
 
@@ -28,7 +28,7 @@ type Spec struct {
 // Options are the host settings shared by every plugin of a run (config keys plugin_timeout,
 // plugin_memory_limit_mb, plugin_sandbox). Zero values take each host's defaults.
 type Options struct {
-	Timeout       time.Duration // per plugin call; default 30 s
+	Timeout       time.Duration // per plugin call (WASM and process plugins); default 30 s
 	MemoryLimitMB int           // per WASM instance; default 512
 	Sandbox       string        // "inprocess" (default) or "process" (WASM module in a killable child process)
 	Workers       int           // parallel instances per plugin; default: number of CPUs
@@ -39,15 +39,15 @@ type Options struct {
 
 const builtinPrefix = "builtin:"
 
-// ErrProcessPluginsUnavailable is returned for executable plugins until the go-plugin host
-// (plugins/proc) is wired into this binary.
-var ErrProcessPluginsUnavailable = errors.New("process plugins are not built into this binary yet")
-
 func (o Options) wasm(settings map[string]any) wasm.Options {
 	return wasm.Options{
 		Timeout: o.Timeout, MemoryLimitMB: o.MemoryLimitMB, Sandbox: o.Sandbox, Workers: o.Workers,
 		ChunkSize: o.ChunkSize, CacheDir: o.CacheDir, Logger: o.logger(), Settings: settings,
 	}
+}
+
+func (o Options) proc() proc.Options {
+	return proc.Options{Timeout: o.Timeout, Logger: o.logger()}
 }
 
 func (o Options) logger() *slog.Logger {
@@ -70,9 +70,12 @@ func OpenReward(ctx context.Context, spec Spec, opts Options) (reward.Reward, er
 			return nil, err
 		}
 		return r, nil
-	default:
-		// PROCESS PLUGINS: plugins/proc (hashicorp/go-plugin) is wired in here at merge time.
-		return nil, fmt.Errorf("reward plugin %s: %w (use a .wasm or builtin: plugin)", p, ErrProcessPluginsUnavailable)
+	default: // an executable: a go-plugin process
+		r, err := proc.OpenReward(ctx, p, spec.Settings, opts.proc())
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
 	}
 }
 
@@ -89,9 +92,12 @@ func OpenTemplate(ctx context.Context, spec Spec, opts Options) (template.Templa
 			return nil, err
 		}
 		return t, nil
-	default:
-		// PROCESS PLUGINS: plugins/proc (hashicorp/go-plugin) is wired in here at merge time.
-		return nil, fmt.Errorf("template plugin %s: %w (use a .wasm or builtin: plugin)", p, ErrProcessPluginsUnavailable)
+	default: // an executable: a go-plugin process
+		t, err := proc.OpenTemplate(ctx, p, spec.Settings, opts.proc())
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/grpo-dev/grpo/plugins/proc"
 	"github.com/grpo-dev/grpo/plugins/wasm"
 	"github.com/grpo-dev/grpo/sdk"
 )
@@ -21,8 +23,8 @@ func init() {
 		Commands: []*cli.Command{
 			{
 				Name:      "inspect",
-				Usage:     "show a .wasm plugin's imports, exports, ABI version and self-description",
-				ArgsUsage: "FILE.wasm",
+				Usage:     "show a plugin's self-description (and, for .wasm, its imports, exports and ABI version)",
+				ArgsUsage: "FILE.wasm | EXECUTABLE",
 				Flags:     pluginHostFlags(),
 				Action:    inspectPlugin,
 			},
@@ -47,6 +49,9 @@ func inspectPlugin(ctx context.Context, cmd *cli.Command) error {
 	opts, err := pluginOptions(cmd)
 	if err != nil {
 		return err
+	}
+	if !strings.HasSuffix(cmd.Args().First(), ".wasm") {
+		return inspectProcess(ctx, cmd.Args().First())
 	}
 	info, err := wasm.Inspect(ctx, cmd.Args().First(), wasm.Options{Timeout: opts.Timeout, MemoryLimitMB: opts.MemoryLimitMB,
 		Sandbox: opts.Sandbox, CacheDir: opts.CacheDir, Logger: opts.Logger})
@@ -84,6 +89,21 @@ func inspectPlugin(ctx context.Context, cmd *cli.Command) error {
 	fmt.Fprintf(w, "name:     %s\nversion:  %s\n", info.Describe.Name, info.Describe.Version)
 	if info.Describe.Description != "" {
 		fmt.Fprintf(w, "about:    %s\n", info.Describe.Description)
+	}
+	return nil
+}
+
+// inspectProcess starts a go-plugin executable and prints what it says about itself.
+func inspectProcess(ctx context.Context, path string) error {
+	info, err := proc.Inspect(ctx, path)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("file:     %s (pid %d, started in %s)\nabi:      go-plugin protocol %d, mTLS %v\n",
+		info.Path, info.PID, info.Startup.Round(time.Millisecond), info.Protocol, info.MTLS)
+	fmt.Printf("kind:     %s\nname:     %s\nversion:  %s\n", info.Describe.Kind, info.Describe.Name, info.Describe.Version)
+	if info.Describe.Description != "" {
+		fmt.Printf("about:    %s\n", info.Describe.Description)
 	}
 	return nil
 }
