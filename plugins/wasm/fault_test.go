@@ -31,6 +31,7 @@ func TestFaultMatrix(t *testing.T) {
 		{plugin: "notjson", want: ErrBadOutput, detail: "not json"},
 		{plugin: "wrongcount", want: ErrWrongCount, detail: "got 1 rewards for 3 items"},
 		{plugin: "oob", want: ErrOutOfBounds, detail: "0xfff00000"},
+		{plugin: "huge", want: ErrOutputTooLarge, detail: "1048576 bytes, cap"},
 		{plugin: "error", want: ErrPluginError, detail: "no answer col"},
 		{plugin: "sentinel", completion: "panic", want: ErrTrap, detail: "sentinel asked to panic"},
 		{plugin: "sentinel", completion: "loop", want: ErrTimeout},
