@@ -84,9 +84,9 @@ func compile(ctx context.Context, path string, opts Options) (*module, error) {
 	// WithCloseOnContextDone is what lets a deadline interrupt a looping guest. It costs guest
 	// speed: a call into Go at every loop header (shared/research/plugins.md §1.3; measured 10×+
 	// on the math reward, see BENCHMARKS.md). A sandbox child runs without it, because its parent
-	// kills it on a missed deadline; Trusted turns it off in process.
+	// kills it on a missed deadline.
 	cfg := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(!opts.Trusted && !opts.killedOnDeadline).
+		WithCloseOnContextDone(!opts.killedOnDeadline).
 		WithMemoryLimitPages(opts.memoryLimitPages())
 	if opts.CacheDir != "-" {
 		if err := os.MkdirAll(opts.CacheDir, 0o755); err == nil {

@@ -51,12 +51,6 @@ type Options struct {
 	// the deadline (in-process: the instance is abandoned; process: the child is killed).
 	// Default 2 s.
 	Grace time.Duration
-	// Trusted turns off the deadline checks inside guest code (a call into the host at every
-	// loop header), which makes loop-heavy guests many times faster. In process, a call that
-	// overruns its deadline is then abandoned (ErrUninterruptible), not stopped: use it only
-	// for plugins you trust. SandboxProcess gets the same speed with a hard deadline (its
-	// child runs without the checks and is killed instead).
-	Trusted bool
 	// WorkerCommand starts a sandbox child process (SandboxProcess): argv whose process serves
 	// ServeWorker on stdin/stdout. Default: this executable with the hidden subcommand
 	// WorkerSubcommand.
