@@ -82,9 +82,10 @@ func compile(ctx context.Context, path string, opts Options) (*module, error) {
 		return nil, pluginErr(path, "open", ErrNotPlugin, err, "cannot read the module file")
 	}
 	// WithCloseOnContextDone is what lets a deadline interrupt a looping guest. It costs guest
-	// speed: a call into Go at every loop header (shared/research/plugins.md §1.3; measured 10×+
-	// on the math reward, see BENCHMARKS.md). A sandbox child runs without it, because its parent
-	// kills it on a missed deadline.
+	// speed: a check at every loop header (shared/research/plugins.md §1.3; ≈8× on the math
+	// reward, see BENCHMARKS.md). A sandbox child runs without it, because its parent kills it
+	// on a missed deadline. (Code compiled with and without the checks is cached under different
+	// keys: wazero hashes the flag into the module ID.)
 	cfg := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(!opts.killedOnDeadline).
 		WithMemoryLimitPages(opts.memoryLimitPages())
