@@ -97,7 +97,7 @@ type samplerResult struct {
 }
 
 func runBenchSampler(ctx context.Context, c *cli.Command) error {
-	settings, err := parseGenerateSettings(append([]string{"temperature=1"}, c.Args().Slice()...))
+	settings, err := generateConfig(nil, append([]string{"temperature=1"}, c.Args().Slice()...))
 	if err != nil {
 		return err
 	}

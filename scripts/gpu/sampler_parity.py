@@ -56,7 +56,8 @@ def run_grpo_generate(grpo, model_dir, prompts, work, new_tokens, loop="auto", d
         for p in prompts:
             f.write(json.dumps({"prompt_ids": p}) + "\n")
     cmd = [grpo, "generate", "--model", model_dir, "--data", data, "--json", "--ignore-eos", "--dtype", dtype,
-           "--loop", loop, "temperature=0", f"max_completion_length={new_tokens}", "max_prompt_length=0"]
+           "--loop", loop, "temperature=0", "num_generations=1", f"max_completion_length={new_tokens}",
+           "max_prompt_length=0"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stderr[-4000:]}")
