@@ -101,6 +101,9 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 func TestDecodeLoopIsSelfContained(t *testing.T) {
 	m := newTestModel(t, testConfig, dtypes.BFloat16, 5)
 	g := newGenerator(t, m, Options{})
+	if err := g.refreshShadow(); err != nil { // creates the bfloat16 copy the graph reads
+		t.Fatal(err)
+	}
 	proc := processors{Repetition: true, TopK: true, TopP: true, MinP: true}
 	build := g.decodeGraph(decodeKey{proc: proc, loop: true})
 	var closureNodes, whiles int
