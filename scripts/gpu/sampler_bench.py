@@ -60,6 +60,7 @@ def transformers_rates(torch, batches, prompt_len, new_tokens, repeats):
     torch.manual_seed(0)
     with torch.device("cuda"):
         model = Qwen2ForCausalLM(cfg).to(torch.bfloat16).eval()
+    model.generation_config.eos_token_id = None  # fixed length, as grpo's run (EOS ignored)
     out = {}
     for b in batches:
         ids = torch.randint(10, cfg.vocab_size, (b, prompt_len), device="cuda")

@@ -114,6 +114,7 @@ def hf_greedy(torch, path, prompts, dtype, device):
     from transformers import AutoModelForCausalLM, GenerationConfig
     attn = "eager" if dtype == torch.float32 else "sdpa"
     m = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn).to(device).eval()
+    m.generation_config.eos_token_id = None  # 64 tokens on both sides (grpo runs with --ignore-eos)
     width = max(len(p) for p in prompts)
     ids = torch.zeros(len(prompts), width, dtype=torch.long)
     mask = torch.zeros(len(prompts), width, dtype=torch.long)
