@@ -67,7 +67,7 @@ def transformers_rates(torch, batches, prompt_len, new_tokens, repeats):
         mask = torch.ones_like(ids)
 
         def run(tokens):
-            gc = GenerationConfig(max_new_tokens=tokens, min_new_tokens=tokens, do_sample=True, temperature=1.0,
+            gc = GenerationConfig(max_new_tokens=tokens, do_sample=True, temperature=1.0,
                                   top_k=0, top_p=1.0, pad_token_id=0, eos_token_id=None)
             torch.cuda.synchronize()
             t0 = time.perf_counter()
