@@ -19,7 +19,11 @@ for name in "$@"; do
   echo "=================== $name"
   start=$(date +%s)
   mkdir -p "$res/$name"
-  OUT="$res/$name" timeout "${CHECK_TIMEOUT:-300}" bash "scripts/gpu/$name.sh" >"$res/$name/stdout.log" 2>&1
+  backend=$GOMLX_BACKEND
+  # Parity checks compare float32 with PyTorch, whose CUDA matmuls are full float32 by default
+  # (torch.backends.cuda.matmul.allow_tf32 = False); XLA's default uses TF32 (~1e-3 relative).
+  case "$name" in *parity*) [[ $backend == xla:* && $backend != *tf32=* ]] && backend="$backend,tf32=false" ;; esac
+  GOMLX_BACKEND="$backend" OUT="$res/$name" timeout "${CHECK_TIMEOUT:-300}" bash "scripts/gpu/$name.sh" >"$res/$name/stdout.log" 2>&1
   rc=$?
   [ $rc -eq 0 ] || status=1
   grep -E "PASS|FAIL|\|" "$res/$name/stdout.log" | tail -40
