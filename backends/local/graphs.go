@@ -206,14 +206,19 @@ func (g *Generator) decodeGraph(k decodeKey) func(*gm.Scope, []*Node) []*Node {
 	}
 }
 
-// growGraph pads the cache tensors and the mask (the first nc+1 inputs) with `extra` empty slots.
+// growGraph pads the cache tensors (the first nc inputs, slots on model.CacheSlotsAxis) and the
+// mask (input nc, [R,S]) with `extra` empty slots.
 func growGraph(nc, extra int) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		out := make([]*Node, len(in))
 		for i, x := range in {
+			axis := model.CacheSlotsAxis
+			if i == nc {
+				axis = 1
+			}
 			d := x.Shape().Clone()
-			d.Dimensions[1] = extra
-			out[i] = Concatenate([]*Node{x, Zeros(x.Graph(), d)}, 1)
+			d.Dimensions[axis] = extra
+			out[i] = Concatenate([]*Node{x, Zeros(x.Graph(), d)}, axis)
 		}
 		return out
 	}

@@ -9,7 +9,7 @@ import (
 // Every field stays on the device between calls; the host reads only the scalars t/active at the
 // end of a segment and the outputs at the end of the batch.
 type decodeState[T any] struct {
-	Cache   []T // k0, v0, k1, v1, ... [R,S,KV,hd] in the compute dtype (model.NewCache's order)
+	Cache   []T // k0, v0, k1, v1, ... [R,KV,S,hd] in the compute dtype (model.NewCache's order)
 	Mask    T   // [R,S] int32: slot holds a real token
 	Tok     T   // [R] int32: the last sampled token, fed at the next step
 	Pos     T   // [R] int32: its rotary position
