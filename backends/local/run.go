@@ -97,9 +97,9 @@ func (g *Generator) runBatch(ctx context.Context, plan batchPlan, prompts [][]in
 	}
 	g.stats.DeviceCalls++
 	nc, withSeen := g.run.NumCacheTensors(), proc.Repetition
-	state, active := res[:len(res)-1], res[len(res)-1]
+	state := res
 	step, slots := 1, plan.length+extra
-	act, err := scalarOf[bool](active)
+	act, err := scalarOf[bool](unflatten(state, nc, withSeen).Active)
 	if err != nil {
 		return err
 	}
@@ -198,20 +198,19 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 			return nil, false, step, err
 		}
 		g.stats.DeviceCalls++
-		st := unflatten(res[:len(res)-1], nc, proc.Repetition)
+		st := unflatten(res, nc, proc.Repetition)
 		s, err := scalarOf[int32](st.Step)
 		if err != nil {
 			return nil, false, step, err
 		}
-		act, err := scalarOf[bool](res[len(res)-1])
-		return res[:len(res)-1], act, int(s), err
+		act, err := scalarOf[bool](st.Active)
+		return res, act, int(s), err
 	}
 	g.stats.HostLoop = true
 	exec, err := g.decodeExec(decodeKey{proc: proc, loop: false})
 	if err != nil {
 		return nil, false, step, err
 	}
-	var active *tensors.Tensor
 	for writeAt := promptLen + step - 1; writeAt < slots && step < maxTokens; writeAt++ {
 		args, err := g.donated(state)
 		if err != nil {
@@ -222,10 +221,10 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 			return nil, false, step, err
 		}
 		g.stats.DeviceCalls++
-		state, active = res[:len(res)-1], res[len(res)-1]
+		state = res
 		step++
 	}
-	act, err := scalarOf[bool](active)
+	act, err := scalarOf[bool](unflatten(state, nc, proc.Repetition).Active)
 	return state, act, step, err
 }
 
