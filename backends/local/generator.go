@@ -91,15 +91,19 @@ type Progress struct {
 
 // Stats describe the last Generate call (for benchmarks).
 type Stats struct {
-	Batches     int
-	Rows        int           // decode rows, padding rows included
-	Steps       int           // decode steps run (each advances every row by one token)
-	Tokens      int           // tokens in the returned completions
-	Prefill     time.Duration // prefill calls (compilation included on first use)
-	Decode      time.Duration // decode and grow calls, until the last segment's scalars are read
-	CacheSlots  int           // KV-cache slots of the last batch's last segment
-	DeviceCalls int
-	HostLoop    bool // decoded one step per device call (Options.Loop, or the loop failed to compile)
+	Batches int
+	Rows    int           // decode rows, padding rows included
+	Steps   int           // decode steps run (each advances every row by one token)
+	Tokens  int           // tokens in the returned completions
+	Prefill time.Duration // prefill calls (compilation included on first use)
+	Decode  time.Duration // decode and grow calls, until the last segment's scalars are read
+	// DecodeCalls is the part of Decode spent inside the decode and grow device calls (dispatch;
+	// on XLA a While loop mostly runs inside its call), DecodeReads the part spent reading each
+	// segment's Step and Active scalars (waiting for the device); the rest is host work.
+	DecodeCalls, DecodeReads time.Duration
+	CacheSlots               int // KV-cache slots of the last batch's last segment
+	DeviceCalls              int
+	HostLoop                 bool // decoded one step per device call (Options.Loop, or the loop failed to compile)
 }
 
 // Generator is the local sampler. Generate calls are serialised.

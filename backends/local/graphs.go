@@ -62,7 +62,7 @@ func (g *Generator) prefillGraph(k prefillKey) func(*gm.Scope, []*Node) []*Node 
 		hidden, written := m.ForwardCached(model.Inputs{Tokens: tokens, Positions: positions, Mask: maskS},
 			Const(gr, int32(0)), model.CacheFromNodes(cache))
 		// Prompts are left-padded: the last column holds every row's last prompt token.
-		logits := Reshape(m.Logits(Slice(hidden, AxisRange(), AxisRange(p-1, p))), bp, vocab)
+		logits := Reshape(g.samplingLogits(Slice(hidden, AxisRange(), AxisRange(p-1, p))), bp, vocab)
 
 		// Row i*N+j of the decode batch is completion j of prompt i.
 		rows := ExpandAxes(Div(Iota(gr, shapes.Make(dtypes.Int32, r), 0), Const(gr, int32(k.n))), -1)
@@ -122,6 +122,19 @@ func (g *Generator) record(st decodeState[*Node], tok, lp *Node, maxTokens int) 
 	return st
 }
 
+// samplingLogits projects hidden states [B,1,D] to the logits [B,1,V] sampling starts from:
+// float32 for a float32 model; otherwise the compute dtype (accumulated in float32), as
+// transformers' lm_head returns them (generate samples from their float32 values, .float()).
+// Half-precision logits halve the bytes of the [rows × vocabulary] tensor that the sampling
+// passes read.
+func (g *Generator) samplingLogits(hidden *Node) *Node {
+	m := g.run
+	if m.DType() == dtypes.Float32 {
+		return m.Logits(hidden)
+	}
+	return Dot(hidden, m.OutputWeights(hidden.Graph())).Einsum("btd,vd->btv")
+}
+
 // anyActive is true while some row is not done.
 func anyActive(done *Node) *Node { return ReduceLogicalOr(LogicalNot(done)) }
 
@@ -135,7 +148,7 @@ func (g *Generator) decodeStep(st decodeState[*Node], prm samplingInputs, rowKey
 	mask := Where(at, Const(gr, int32(1)), st.Mask)
 	hidden, cache := m.ForwardCached(model.Inputs{Tokens: Reshape(st.Tok, r, 1), Positions: Reshape(st.Pos, r, 1), Mask: mask},
 		st.WriteAt, model.CacheFromNodes(st.Cache))
-	logits := Reshape(m.Logits(hidden), r, m.Config.VocabSize)
+	logits := Reshape(g.samplingLogits(hidden), r, m.Config.VocabSize)
 	scores := processLogits(logits, st.Seen, proc, prm)
 	tok, lp := chooseTokens(scores, stepKeys(rowKeys, st.Step), proc.Greedy)
 	next := g.record(st, tok, lp, maxTokens)

@@ -122,7 +122,9 @@ func (g *Generator) runBatch(ctx context.Context, plan batchPlan, prompts [][]in
 			if err != nil {
 				return err
 			}
+			t0 := time.Now()
 			grown, err := grow.Call(args...)
+			g.stats.DecodeCalls += time.Since(t0)
 			if err != nil {
 				return fmt.Errorf("growing the KV cache to %d slots: %w", slots+seg, err)
 			}
@@ -193,11 +195,15 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 		if err != nil {
 			return nil, false, step, err
 		}
+		t0 := time.Now()
 		res, err := exec.Call(append(slices.Clone(fixed), args...)...)
+		g.stats.DecodeCalls += time.Since(t0)
 		if err != nil {
 			return nil, false, step, err
 		}
 		g.stats.DeviceCalls++
+		t0 = time.Now()
+		defer func() { g.stats.DecodeReads += time.Since(t0) }()
 		st := unflatten(res, nc, proc.Repetition)
 		s, err := scalarOf[int32](st.Step)
 		if err != nil {
@@ -216,7 +222,9 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 		if err != nil {
 			return nil, false, step, err
 		}
+		t0 := time.Now()
 		res, err := exec.Call(append(slices.Clone(fixed), args...)...)
+		g.stats.DecodeCalls += time.Since(t0)
 		if err != nil {
 			return nil, false, step, err
 		}
@@ -224,7 +232,9 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 		state = res
 		step++
 	}
+	t0 := time.Now()
 	act, err := scalarOf[bool](unflatten(state, nc, proc.Repetition).Active)
+	g.stats.DecodeReads += time.Since(t0)
 	return state, act, step, err
 }
 
