@@ -247,15 +247,8 @@ func growGraph(nc, extra int) func([]*Node) []*Node {
 	}
 }
 
-// refreshGraph casts the policy's float32 master weights to the compute dtype for the shadow
-// copy the sampler reads (see Generator.run).
+// refreshGraph computes the policy's inference copy (see Generator.run) from its float32 master
+// weights.
 func refreshGraph(policy *model.Model) func(*gm.Scope, *Graph) []*Node {
-	return func(_ *gm.Scope, gr *Graph) []*Node {
-		vars := policy.Variables()
-		out := make([]*Node, len(vars))
-		for i, v := range vars {
-			out[i] = ConvertDType(v.NodeValue(gr), policy.DType())
-		}
-		return out
-	}
+	return func(_ *gm.Scope, gr *Graph) []*Node { return policy.InferenceWeights(gr) }
 }

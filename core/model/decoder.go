@@ -206,9 +206,18 @@ func (m *Model) layer(i int, x, cos, sin *Node, att attentionMask, cache *layerC
 	p := fmt.Sprintf("model.layers.%d.", i)
 	b, t := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	n := m.rmsNorm(x, p+"input_layernorm.weight")
-	q := Reshape(m.linear(n, p+"self_attn.q_proj", c.QKVBias), b, t, c.NumAttentionHeads, c.HeadDim)
-	k := Reshape(m.linear(n, p+"self_attn.k_proj", c.QKVBias), b, t, c.NumKeyValueHeads, c.HeadDim)
-	v := Reshape(m.linear(n, p+"self_attn.v_proj", c.QKVBias), b, t, c.NumKeyValueHeads, c.HeadDim)
+	qd, kvd := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
+	var q, k, v *Node
+	if m.stacked { // one product for q, k and v (see Inference)
+		qkv := m.linear(n, p+qkvProj, c.QKVBias)
+		q, k, v = Slice(qkv, AxisRange(), AxisRange(), AxisRange(0, qd)), Slice(qkv, AxisRange(), AxisRange(), AxisRange(qd, qd+kvd)),
+			Slice(qkv, AxisRange(), AxisRange(), AxisRange(qd+kvd, qd+2*kvd))
+	} else {
+		q, k, v = m.linear(n, p+"self_attn.q_proj", c.QKVBias), m.linear(n, p+"self_attn.k_proj", c.QKVBias), m.linear(n, p+"self_attn.v_proj", c.QKVBias)
+	}
+	q = Reshape(q, b, t, c.NumAttentionHeads, c.HeadDim)
+	k = Reshape(k, b, t, c.NumKeyValueHeads, c.HeadDim)
+	v = Reshape(v, b, t, c.NumKeyValueHeads, c.HeadDim)
 	rope := pos.NewRoPEWithCosSin(cos, sin) // rotate_half layout: pairs (i, i+hd/2)
 	q, k = rope.Encode(q, 1), rope.Encode(k, 1)
 	var a *Node
@@ -221,8 +230,15 @@ func (m *Model) layer(i int, x, cos, sin *Node, att attentionMask, cache *layerC
 	}
 	h := Add(x, m.linear(Reshape(a, b, t, c.NumAttentionHeads*c.HeadDim), p+"self_attn.o_proj", c.OutBias))
 	n = m.rmsNorm(h, p+"post_attention_layernorm.weight")
-	gate := activation.Apply(activation.TypeSilu, m.linear(n, p+"mlp.gate_proj", c.MLPBias))
-	up := m.linear(n, p+"mlp.up_proj", c.MLPBias)
+	var gate, up *Node
+	if m.stacked { // one product for gate and up (see Inference)
+		gu := m.linear(n, p+gateUpProj, c.MLPBias)
+		inter := c.IntermediateSize
+		gate, up = Slice(gu, AxisRange(), AxisRange(), AxisRange(0, inter)), Slice(gu, AxisRange(), AxisRange(), AxisRange(inter, 2*inter))
+	} else {
+		gate, up = m.linear(n, p+"mlp.gate_proj", c.MLPBias), m.linear(n, p+"mlp.up_proj", c.MLPBias)
+	}
+	gate = activation.Apply(activation.TypeSilu, gate)
 	y = Add(h, m.linear(Mul(gate, up), p+"mlp.down_proj", c.MLPBias))
 	return y, keys, values
 }
