@@ -82,7 +82,12 @@ func (g *Generator) runBatch(ctx context.Context, plan batchPlan, prompts [][]in
 			keys[i*n+j] = rowKey(req.Sampling.Seed, pi, j)
 		}
 	}
-	fixed := append(samplingValues(req.Sampling), keys)
+	// The sampling values and row keys are the same for every call of the batch: as tensors they
+	// are uploaded once (on first use) and stay on the device, instead of once per call.
+	var fixed []any
+	for _, x := range append(samplingValues(req.Sampling), keys) {
+		fixed = append(fixed, tensors.MustFromAnyValue(x))
+	}
 
 	// Prefill: the cache gets room for the first segment (T−1 decode steps at most).
 	extra := min(seg, maxTokens-1)
@@ -242,7 +247,11 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 func argShapes(fixed []any, state []*tensors.Tensor) []shapes.Shape {
 	out := make([]shapes.Shape, 0, len(fixed)+len(state))
 	for _, x := range fixed {
-		out = append(out, tensors.MustFromAnyValue(x).Shape())
+		if t, ok := x.(*tensors.Tensor); ok {
+			out = append(out, t.Shape())
+		} else {
+			out = append(out, tensors.MustFromAnyValue(x).Shape())
+		}
 	}
 	for _, t := range state {
 		out = append(out, t.Shape())
