@@ -11,7 +11,15 @@
 // then Gumbel-max, see processLogits), stops a row at any EOS id or max tokens, and stops the
 // loop when every row is done. Between segments the cache grows by a segment's worth of slots,
 // so each step's attention reads only the slots in use. The host sees only a few scalars per
-// segment and the tokens at the end.
+// segment and the tokens at the end. Inside the loop XLA updates the KV cache in place (loop
+// state); one step per call (HostLoop) returns a new cache every step, which XLA must copy
+// whole, since go-xla declares no input/output aliasing.
+//
+// What a decode step reads: in half precision the graphs run on the policy's inference copy
+// (model.Inference: weights in the compute dtype, q/k/v and gate/up stacked into one product
+// each), refreshed at every Generate; attention reads the cache in the compute dtype
+// (model.ForwardCached); the logits stay in the compute dtype, as transformers' lm_head returns
+// them, and the sampling passes read them as float32 values.
 //
 // Reproducibility: the noise of completion j of prompt i at step t depends only on (Seed, i, j,
 // t) (see noise.go), so a request gives the same completions for the same seed however it is
