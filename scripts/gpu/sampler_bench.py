@@ -141,7 +141,13 @@ def run_variant(args, name, bandwidth, timeout, dump_dir=None):
             err = f"exit status {res.returncode}: {stderr.strip()[-3000:]}"
     except subprocess.TimeoutExpired as e:
         stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        stderr = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
         err = f"time limit of {timeout:.0f}s reached (results so far kept)"
+    # Warnings say why a loop fell back (e.g. the decode loop failed to compile: LoopAuto then
+    # decodes one step per call, and the row's loop reads "host (auto)").
+    for line in stderr.splitlines():
+        if "WARN" in line or "ERROR" in line:
+            print(f"grpo {name} log: {line[:3000]}", flush=True)
     seconds = time.perf_counter() - t0
     rows = []
     for line in stdout.splitlines():
@@ -262,8 +268,8 @@ def main():
         rows, err, seconds = run_variant(args, name, bandwidth, left, dump_dir if i == 0 else None)
         if i == 0 and dump_dir:
             hlo = summarize_dump(dump_dir)
-        if per_batch_seconds is None and rows:
-            per_batch_seconds = seconds / max(1, len(rows))
+        if per_batch_seconds is None:
+            per_batch_seconds = seconds / n_batches
         results += rows
         if err:
             errors[name] = err
