@@ -85,9 +85,12 @@ func (g *Generator) runBatch(ctx context.Context, plan batchPlan, prompts [][]in
 	// The sampling values and row keys are the same for every call of the batch: as tensors they
 	// are uploaded once (on first use) and stay on the device, instead of once per call.
 	var fixed []any
+	var fixedTensors []*tensors.Tensor
 	for _, x := range append(samplingValues(req.Sampling), keys) {
-		fixed = append(fixed, tensors.MustFromAnyValue(x))
+		t := tensors.MustFromAnyValue(x)
+		fixed, fixedTensors = append(fixed, t), append(fixedTensors, t)
 	}
+	defer release(fixedTensors)
 
 	// Prefill: the cache gets room for the first segment (T−1 decode steps at most).
 	extra := min(seg, maxTokens-1)
