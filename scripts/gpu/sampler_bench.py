@@ -233,10 +233,15 @@ def main():
     ap.add_argument("--budget", type=float, default=235, help="seconds for the whole script; variants that do not fit are skipped")
     ap.add_argument("--xla-dump", action=argparse.BooleanOptionalAction, default=True,
                     help="dump the first variant's optimized HLO to $OUT/xla_dump and summarize its decode loops")
+    ap.add_argument("--xla-flags", default="",
+                    help="also time the device loop with these XLA_FLAGS (variant \"custom\", run second)")
     ap.add_argument("--no-torch", action="store_true", help="grpo side only (dev machine dry run)")
     args = ap.parse_args()
     start = time.perf_counter()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if args.xla_flags:
+        VARIANTS["custom"] = ("device loop with --xla-flags", ["--loop", "auto"], args.xla_flags, "all")
+        variants.insert(min(1, len(variants)), "custom")
     for v in variants:
         if v not in VARIANTS:
             ap.error(f"unknown variant {v!r}: use {', '.join(VARIANTS)}")
