@@ -234,7 +234,8 @@ def main():
     ap.add_argument("--xla-dump", action=argparse.BooleanOptionalAction, default=True,
                     help="dump the first variant's optimized HLO to $OUT/xla_dump and summarize its decode loops")
     ap.add_argument("--xla-flags", default="",
-                    help="also time the device loop with these XLA_FLAGS (variant \"custom\", run second)")
+                    help="also time the device loop with these XLA_FLAGS (variant \"custom\", run second); "
+                         "write --xla-flags=\"--a=1 --b=2\"")
     ap.add_argument("--no-torch", action="store_true", help="grpo side only (dev machine dry run)")
     args = ap.parse_args()
     start = time.perf_counter()

@@ -9,6 +9,7 @@
 # compile times. The first variant's optimized HLO goes to $OUT/xla_dump (--no-xla-dump: off).
 # On the dev machine first:  go build -o bin/grpo ./cmd/grpo   (carry bin/ along)
 # Then on the GPU machine:   scripts/gpu/sampler_bench.sh [--budget 400] [--variants device,host]
+#                            [--xla-flags="--xla_gpu_graph_min_graph_size=1"]  (an extra device-loop variant)
 # Prints PASS/FAIL lines for the targets (on the default variant) and a Markdown table for
 # BENCHMARKS.md; writes $OUT/sampler_bench.{md,json,log}.
 set -euo pipefail
