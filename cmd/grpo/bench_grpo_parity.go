@@ -269,7 +269,8 @@ type parityInputs struct {
 	targets                        []int32
 }
 
-// newParityInputs draws hidden states ~ N(0, 1), a projection scaled to logits of a few units,
+// newParityInputs draws hidden states ~ N(0, 1) pulled toward their targets, a projection scaled
+// to logits of a few units,
 // completions (a quarter end with EOS mid-row, a quarter are truncated, the rest end with EOS at
 // a random place; EOS = V−1, pad = V−2, mask from grpo.BuildCompletions) and advantages from
 // grouped random rewards (grpo.ComputeAdvantages, G completions per prompt).
@@ -304,6 +305,18 @@ func newParityInputs(rng *rand.Rand, b, gens, t, v, d int) *parityInputs {
 	}
 	in.targets = comp.IDs
 	in.mask = comp.Mask
+	// Sampled completions are likely under the policy: pull each position's state toward its
+	// target's projection row by κ ~ U[0, 3], so log-probs spread from about −15 (κ = 0, a uniform
+	// random token) to near-certain tokens (p ≈ 1), as in real rollouts, instead of all being
+	// ≈ −log V.
+	for pos, y := range in.targets {
+		kappa := float32(3 * rng.Float64())
+		h := in.hidden[pos*d : (pos+1)*d]
+		w := in.proj[int(y)*d : (int(y)+1)*d]
+		for k := range h {
+			h[k] += kappa * w[k]
+		}
+	}
 	rewards := make([]float64, b)
 	for i := range rewards {
 		rewards[i] = float64(rng.IntN(3)) + 0.1*rng.NormFloat64()
