@@ -232,3 +232,29 @@ func TestTokenLogProbsScalarCacheIsolation(t *testing.T) {
 		t.Fatal("objective is NaN")
 	}
 }
+
+// TestRowSum covers the two-level row sum's paths: a width divisible by the block, one with a
+// ragged tail, and one too narrow to split.
+func TestRowSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, cols := range []int{1024, 1000, 300, 40, 20} {
+		x := make([]float64, 3*cols)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		out := runGraph(t, func(g *Graph, in []*Node) []*Node { return []*Node{rowSum(in[0])} }, f64Tensor(x, 3, cols))
+		if dims := out[0].Shape().Dimensions; len(dims) != 2 || dims[0] != 3 || dims[1] != 1 {
+			t.Fatalf("cols %d: shape %v, want [3 1]", cols, dims)
+		}
+		got := f64Flat(t, out[0])
+		for r := range 3 {
+			var want float64
+			for _, v := range x[r*cols : (r+1)*cols] {
+				want += v
+			}
+			if math.Abs(got[r]-want) > 1e-12 {
+				t.Fatalf("cols %d row %d: sum %v, want %v", cols, r, got[r], want)
+			}
+		}
+	}
+}
