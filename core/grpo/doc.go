@@ -13,6 +13,9 @@
 //   - refsync.go:    the TR-DPO reference update θ_ref ← α·θ + (1 − α)·θ_ref.
 //   - metrics.go:    TRL's logged metrics (reward, kl, entropy, clip ratios, completion lengths).
 //
+// Sources cited in the doc comments: "TRL HEAD" is huggingface/trl at f2cd577 (1.10.0.dev0),
+// "TRL v0.15.2" the tag RLT forked from, "RLT" SakanaAI/RLT at 86a3f5c (trainers/grpo.py).
+//
 // Every function takes tensors (GoMLX graph nodes) or plain Go slices and plain option structs. The
 // package knows nothing of models, tokenizers, plugins, generation backends or configuration
 // files, and must not import them: the training loop (core/train) wires a model's hidden states and
