@@ -13,6 +13,8 @@ done
 
 export GOMLX_BACKEND="${GOMLX_BACKEND:-go}"
 export GOMLX_NO_AUTO_INSTALL=1
+# Test data installed by setup.d must be there: a missing file fails its tests instead of skipping them.
+export GRPO_REQUIRE_TESTDATA=1
 
 echo "== go vet"
 go vet ./...

@@ -10,6 +10,11 @@
 // nothing but the standard library.
 package wire
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // ABIVersion is the version of the grpo plugin ABI these messages belong to. Hosts refuse a
 // plugin reporting any other version; v1 is never broken, a change gets a new version.
 const ABIVersion = 1
@@ -35,8 +40,13 @@ type Batch struct {
 	ABI int `json:"abi"`
 	// Seed makes stochastic rewards reproducible: the same batch and seed must give the same
 	// rewards.
-	Seed  int64  `json:"seed"`
-	Items []Item `json:"items"`
+	Seed int64 `json:"seed"`
+	// Offset is the index of Items[0] in the caller's whole batch: a host may split a large
+	// batch into several calls (in parallel), always at the same item boundaries. A reward that
+	// draws random numbers per item should derive them from (Seed, Offset+i), so that its
+	// results do not depend on how the batch was split.
+	Offset int    `json:"offset,omitempty"`
+	Items  []Item `json:"items"`
 }
 
 // Result is the output of one reward call. Exactly one of Rewards or Error is meaningful.
@@ -58,6 +68,9 @@ type Describe struct {
 	Version     string `json:"version,omitempty"`
 	Kind        string `json:"kind"`
 	Description string `json:"description,omitempty"`
+	// Capabilities lists optional features the plugin implements, e.g. CapSyncWeights for a
+	// generation backend.
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // RenderRequest is the input of a template plugin: named variables such as "question",
@@ -84,3 +97,15 @@ type Message struct {
 
 // Float returns a pointer to v, for building Result.Rewards.
 func Float(v float64) *float64 { return &v }
+
+// Marshal encodes a message as JSON without HTML escaping: completions are full of "<think>"
+// style tags, which encoding/json's default would turn into six-byte \u003c escapes.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,4 @@
+;; A valid module that is not a grpo plugin: no grpo exports, no Extism imports.
+(module
+  (memory (export "memory") 1)
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))
