@@ -19,9 +19,14 @@ func TestTokenLogProbsMatchesReference(t *testing.T) {
 	const b, tt, d, v = 3, 7, 5, 11
 	in := newRefInputs(rng, b, tt, d, v, 0.7)
 	wantLP, wantEnt := refLogProbs(in.Hidden, in.Proj, in.Targets, b*tt, d, v, in.Temperature)
-	for _, chunk := range []int{0, 1, 4, 7, 21, 100} {
+	for _, tc := range []struct {
+		chunk int
+		loop  ChunkLoop
+	}{{0, LoopWhile}, {1, LoopWhile}, {4, LoopWhile}, {7, LoopWhile}, {21, LoopWhile}, {100, LoopWhile},
+		{0, LoopUnrolled}, {1, LoopUnrolled}, {4, LoopUnrolled}, {100, LoopUnrolled}} {
+		chunk := tc.chunk
 		out := runGraph(t, func(g *Graph, x []*Node) []*Node {
-			lp, ent := TokenLogProbs(x[0], x[1], x[2], LogProbsConfig{Temperature: in.Temperature, ChunkSize: chunk, Entropy: true})
+			lp, ent := TokenLogProbs(x[0], x[1], x[2], LogProbsConfig{Temperature: in.Temperature, ChunkSize: chunk, Entropy: true, Loop: tc.loop})
 			return []*Node{lp, ent}
 		}, f64Tensor(in.Hidden, b, tt, d), f64Tensor(in.Proj, v, d), i32Tensor(in.Targets, b, tt))
 		if got := out[0].Shape().Dimensions; len(got) != 2 || got[0] != b || got[1] != tt {
@@ -30,10 +35,10 @@ func TestTokenLogProbsMatchesReference(t *testing.T) {
 		lp, ent := f64Flat(t, out[0]), f64Flat(t, out[1])
 		for k := range wantLP {
 			if e := relErr(lp[k], wantLP[k], 1e-3); e > 1e-12 {
-				t.Fatalf("chunk %d token %d: logp %.15g, want %.15g (rel err %.2e)", chunk, k, lp[k], wantLP[k], e)
+				t.Fatalf("chunk %d (loop %d) token %d: logp %.15g, want %.15g (rel err %.2e)", chunk, tc.loop, k, lp[k], wantLP[k], e)
 			}
 			if e := relErr(ent[k], wantEnt[k], 1e-3); e > 1e-12 {
-				t.Fatalf("chunk %d token %d: entropy %.15g, want %.15g (rel err %.2e)", chunk, k, ent[k], wantEnt[k], e)
+				t.Fatalf("chunk %d (loop %d) token %d: entropy %.15g, want %.15g (rel err %.2e)", chunk, tc.loop, k, ent[k], wantEnt[k], e)
 			}
 		}
 	}
@@ -57,15 +62,18 @@ func TestTokenLogProbsGradient(t *testing.T) {
 		entropy  bool
 		useLogp  bool
 		useEntro bool
+		loop     ChunkLoop
 	}{
-		{"logp+entropy/ragged", 3, true, true, true},
-		{"logp only", 4, true, true, false},
-		{"entropy only", 10, true, false, true},
-		{"no entropy output", 0, false, true, false},
+		{"logp+entropy/ragged", 3, true, true, true, LoopWhile},
+		{"logp only", 4, true, true, false, LoopWhile},
+		{"entropy only", 10, true, false, true, LoopWhile},
+		{"no entropy output", 0, false, true, false, LoopWhile},
+		{"unrolled/logp+entropy/ragged", 3, true, true, true, LoopUnrolled},
+		{"unrolled/entropy only", 4, true, false, true, LoopUnrolled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := runGraph(t, func(g *Graph, x []*Node) []*Node {
-				lp, ent := TokenLogProbs(x[0], x[1], x[2], LogProbsConfig{Temperature: in.Temperature, ChunkSize: tc.chunk, Entropy: tc.entropy})
+				lp, ent := TokenLogProbs(x[0], x[1], x[2], LogProbsConfig{Temperature: in.Temperature, ChunkSize: tc.chunk, Entropy: tc.entropy, Loop: tc.loop})
 				obj := ScalarZero(g, lp.DType())
 				if tc.useLogp {
 					obj = Add(obj, ReduceAllSum(Mul(lp, x[3])))
