@@ -15,6 +15,7 @@ import (
 	"github.com/grpo-dev/grpo/core/reward"
 	"github.com/grpo-dev/grpo/core/template"
 	"github.com/grpo-dev/grpo/plugins/builtin"
+	"github.com/grpo-dev/grpo/plugins/internal/batch"
 	"github.com/grpo-dev/grpo/plugins/proc"
 	"github.com/grpo-dev/grpo/plugins/wasm"
 )
@@ -116,3 +117,10 @@ func OpenRewards(ctx context.Context, specs []Spec, opts Options) ([]reward.Rewa
 	}
 	return out, nil
 }
+
+// MarshalMessage and UnmarshalMessage are the JSON codec the plugin hosts use at the plugin
+// boundary (see plugins/internal/batch); exported for benchmarks that time the host's work.
+func MarshalMessage(v any) ([]byte, error) { return batch.Marshal(v) }
+
+// UnmarshalMessage decodes a plugin's JSON output with the hosts' codec.
+func UnmarshalMessage(b []byte, v any) error { return batch.Unmarshal(b, v) }

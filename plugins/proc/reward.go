@@ -2,11 +2,11 @@ package proc
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 
 	"github.com/grpo-dev/grpo/core/reward"
+	"github.com/grpo-dev/grpo/plugins/internal/batch"
 	"github.com/grpo-dev/grpo/sdk/proto/pluginpb"
 	"github.com/grpo-dev/grpo/sdk/wire"
 	"google.golang.org/grpc"
@@ -41,7 +41,7 @@ func (r *Reward) Score(ctx context.Context, seed int64, samples []reward.Sample)
 	for i, s := range samples {
 		b.Items[i] = wire.Item{Prompt: s.Prompt, Completion: s.Completion, Metadata: s.Metadata}
 	}
-	in, err := json.Marshal(b)
+	in, err := batch.Marshal(b)
 	if err != nil {
 		return reward.Scores{}, r.h.errorf(nil, "score", fmt.Errorf("encoding the batch: %w "+
 			"(metadata values must be JSON: no NaN, Inf, channels or functions)", err))
@@ -57,7 +57,7 @@ func (r *Reward) Score(ctx context.Context, seed int64, samples []reward.Sample)
 			"%d-byte batch exceeds the %d-byte limit", ErrProtocol, len(out), len(in), limit))
 	}
 	var res wire.Result
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := batch.Unmarshal(out, &res); err != nil {
 		return reward.Scores{}, r.h.errorf(nil, "score", fmt.Errorf("%w: reply is not a wire.Result JSON: %w", ErrProtocol, err))
 	}
 	if res.Error != "" {

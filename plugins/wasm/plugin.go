@@ -2,7 +2,6 @@ package wasm
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -181,7 +180,7 @@ func (r *Reward) Score(ctx context.Context, seed int64, samples []reward.Sample)
 
 func (r *Reward) scoreSpan(ctx context.Context, seed int64, sp batch.Span, items []wire.Item) (wire.Result, error) {
 	var res wire.Result
-	in, err := wire.Marshal(wire.Batch{ABI: wire.ABIVersion, Seed: seed, Offset: sp.Start, Items: items})
+	in, err := batch.Marshal(wire.Batch{ABI: wire.ABIVersion, Seed: seed, Offset: sp.Start, Items: items})
 	if err != nil {
 		return res, pluginErr(r.p.path, "reward", ErrBadOutput, err, "items %d..%d cannot be encoded as JSON", sp.Start, sp.End-1)
 	}
@@ -211,7 +210,7 @@ func decodeObject(b []byte, v any) error {
 	if !strings.HasPrefix(t, "{") {
 		return fmt.Errorf("not a JSON object")
 	}
-	return json.Unmarshal(b, v)
+	return batch.Unmarshal(b, v)
 }
 
 // firstError returns the first non-nil error, preferring plugin errors over the context
@@ -260,7 +259,7 @@ func (t *Template) Close() error { return t.p.close() }
 // Render sends vars and the row to grpo_render and checks that exactly one of prompt or
 // messages came back.
 func (t *Template) Render(ctx context.Context, vars map[string]string, row map[string]any) (template.Rendered, error) {
-	in, err := wire.Marshal(wire.RenderRequest{ABI: wire.ABIVersion, Vars: vars, Row: row})
+	in, err := batch.Marshal(wire.RenderRequest{ABI: wire.ABIVersion, Vars: vars, Row: row})
 	if err != nil {
 		return template.Rendered{}, pluginErr(t.p.path, "render", ErrBadOutput, err, "the row cannot be encoded as JSON")
 	}
