@@ -1,22 +1,13 @@
 package formatreward
 
-import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-)
+import "github.com/grpo-dev/grpo/sdk/go/grpowasm"
 
 // ParseSettings decodes the plugin's settings (JSON) over the defaults; an unknown key is an
 // error, so a misspelled setting is not silently ignored.
 func ParseSettings(raw []byte) (Settings, error) {
 	s := Defaults()
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return s, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("settings: %w", err)
+	if err := grpowasm.DecodeSettings(raw, &s); err != nil {
+		return s, err
 	}
 	return s, s.Validate()
 }

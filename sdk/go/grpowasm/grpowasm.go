@@ -91,14 +91,21 @@ func Configure(f func(settings []byte) error) { plugin.configure = f }
 // Settings registers a struct (pointer) that the settings are decoded into; keys that it has
 // no field for are refused, so a misspelled setting is an error, not silently ignored.
 func Settings(v any) {
-	plugin.configure = func(raw []byte) error {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(v); err != nil {
-			return fmt.Errorf("settings: %w", err)
-		}
+	plugin.configure = func(raw []byte) error { return DecodeSettings(raw, v) }
+}
+
+// DecodeSettings decodes a plugin's settings (JSON) into v, which holds the defaults: absent
+// keys keep them, empty settings change nothing, and a key v has no field for is an error.
+func DecodeSettings(raw []byte, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	return nil
 }
 
 // HandleReward is grpo_reward's logic: batch JSON in, result JSON out.
