@@ -23,8 +23,8 @@ var ChatMLTokens = []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
 
 // WriteOptions say how the tokenizer is presented to transformers.
 type WriteOptions struct {
-	// EOSToken and PadToken name special tokens (tokenizer_config.json eos_token, pad_token);
-	// "" leaves them unset.
+	// EOSToken and PadToken name tokens (tokenizer_config.json eos_token, pad_token): special
+	// tokens, or vocabulary symbols for a tokenizer without any; "" leaves them unset.
 	EOSToken, PadToken string
 	// ChatTemplate is written into tokenizer_config.json ("" = none).
 	ChatTemplate string
@@ -35,8 +35,8 @@ type WriteOptions struct {
 // WriteDir writes tokenizer.json and tokenizer_config.json into dir.
 func (t *Tokenizer) WriteDir(dir string, opts WriteOptions) error {
 	for _, s := range []string{opts.EOSToken, opts.PadToken} {
-		if s != "" && !slices.Contains(t.Special, s) {
-			return fmt.Errorf("bpetrain: %q is not one of the special tokens %q", s, t.Special)
+		if s != "" && !slices.Contains(t.Special, s) && !slices.Contains(t.Vocab, s) {
+			return fmt.Errorf("bpetrain: %q is neither a special token %q nor in the vocabulary", s, t.Special)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -61,7 +61,7 @@ func (t *Tokenizer) WriteDir(dir string, opts WriteOptions) error {
 var byteLevelComponent = map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false}
 
 func (t *Tokenizer) addedTokens() []map[string]any {
-	var out []map[string]any
+	out := []map[string]any{}
 	for i, s := range t.Special {
 		out = append(out, map[string]any{"id": len(t.Vocab) + i, "content": s, "single_word": false,
 			"lstrip": false, "rstrip": false, "normalized": false, "special": true})
