@@ -13,6 +13,7 @@ import (
 
 	"github.com/grpo-dev/grpo/core/config"
 	"github.com/grpo-dev/grpo/core/data"
+	"github.com/grpo-dev/grpo/core/grpo"
 	"github.com/grpo-dev/grpo/core/model"
 	"github.com/grpo-dev/grpo/core/optim"
 )
@@ -116,7 +117,7 @@ func (t *SFT) Reduction() optim.Reduction { return optim.Sum }
 func (t *SFT) Loss(_ *gm.Scope, in []*Node) (*Node, []*Node) {
 	g := in[0].Graph()
 	hidden := t.policy.Forward(model.Inputs{Tokens: in[0], Positions: in[1], Mask: in[2]})
-	logp := tokenLogProbs(hidden, t.policy.OutputWeights(g), in[3])
+	logp, _ := grpo.TokenLogProbs(hidden, t.policy.OutputWeights(g), in[3], grpo.LogProbsConfig{Temperature: 1})
 	w := ConvertDType(in[4], logp.DType())
 	total := ConvertDType(in[5], logp.DType())
 	loss := Neg(Div(ReduceAllSum(Mul(logp, w)), total))
