@@ -27,11 +27,11 @@ stage "build"
 go build -o "$work/grpo" ./cmd/grpo
 grpo="$work/grpo"
 
-# Difficulty: one- and two-digit operands, one or two operations, mixed wording. Train and test
-# never share a problem (the split is a hash of the arithmetic).
+# Difficulty: one- and two-digit operands, one or two operations ("What is 52 + 36 - 8?").
+# Train and test never share a problem (the split is a hash of the arithmetic).
 stage "data"
 mkdir -p "$out/data"
-arith=(--seed 1 --min-digits 1 --max-digits 2 --min-steps 1 --max-steps 2 --style mixed)
+arith=(--seed 1 --min-digits 1 --max-digits 2 --min-steps 1 --max-steps 2 --style symbolic)
 "$grpo" data arith "${arith[@]}" --n 20000 --split train --out "$out/data/train.jsonl"
 "$grpo" data arith "${arith[@]}" --n 500 --split test --out "$out/data/test.jsonl"
 
