@@ -1,0 +1,92 @@
+package local
+
+import (
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/grpo-dev/grpo/core/generate"
+)
+
+// toyStep is a decode step without attention: logits = Logits(embedding(token) · (1 + pos/16)).
+// It reads two model weights (so it exercises how the device loop hands the weights to its body),
+// samples with the real processors and records with the real bookkeeping, but has no rotary
+// embedding, whose broadcasts trip the Go backend's closure bug (see LoopAuto). It lets the
+// device loop be tested on the Go backend against the host loop.
+func toyStep(g *Generator) func(decodeState[*Node], samplingInputs, *Node, processors) decodeState[*Node] {
+	return func(st decodeState[*Node], prm samplingInputs, rowKeys *Node, proc processors) decodeState[*Node] {
+		m := g.run
+		gr := st.Mask.Graph()
+		r := st.Mask.Shape().Dimensions[0]
+		emb := m.Variable("model.embed_tokens.weight").NodeValue(gr)
+		x := Gather(emb, ExpandAxes(st.Tok, -1))                                                               // [R,D]
+		scale := Add(Const(gr, float32(1)), Div(ConvertDType(st.Pos, dtypes.Float32), Const(gr, float32(16)))) // [R]
+		x = Reshape(Mul(x, ExpandAxes(scale, -1)), r, 1, m.Config.HiddenSize)
+		logits := Reshape(m.Logits(x), r, m.Config.VocabSize)
+		scores := processLogits(logits, st.Seen, proc, prm)
+		tok, lp := chooseTokens(scores, stepKeys(rowKeys, st.Step), proc.Greedy)
+		next := g.record(st, tok, lp, st.OutTok.Shape().Dimensions[1])
+		at := Equal(Iota(gr, st.Mask.Shape(), 1), st.WriteAt)
+		next.Mask = Where(at, Const(gr, int32(1)), st.Mask)
+		next.Pos = Add(st.Pos, Const(gr, int32(1)))
+		next.WriteAt = Add(st.WriteAt, Const(gr, int32(1)))
+		return next
+	}
+}
+
+// TestDeviceLoopMatchesHostLoop runs the same sampled request (N = 3 completions of 3 prompts,
+// repetition penalty, top-k, an EOS that stops some rows early, segments of 5 steps) with the
+// device loop and with one step per call: the completions are identical, the device loop makes
+// one call per segment, and the model's weights are unchanged afterwards (the loop passes them
+// through as read-only state).
+func TestDeviceLoopMatchesHostLoop(t *testing.T) {
+	m := newTestModel(t, testConfig, dtypes.Float32, 5)
+	before := tensors.MustCopyFlatData[float32](m.Variable("model.embed_tokens.weight").MustValue())
+	prompts := [][]int32{randomPrompt(7, 5, 97), randomPrompt(8, 9, 97), randomPrompt(9, 2, 97)}
+	req := generate.Request{Prompts: idPrompts(prompts...), N: 3, Sampling: generate.Sampling{
+		Temperature: 1.3, TopP: 1, TopK: 40, RepetitionPenalty: 1.3, MaxTokens: 17, Seed: 99}}
+	run := func(loop LoopMode, eos []int32) ([]generate.Completion, Stats) {
+		g := newGenerator(t, m, Options{Loop: loop, SegmentSteps: 5, EOS: eos})
+		g.step = toyStep(g)
+		return mustGenerate(t, g, req), g.LastStats()
+	}
+	// Pick as EOS a token the host loop samples in the middle of some completion.
+	probe, _ := run(HostLoop, []int32{})
+	eos := probe[1].IDs[6]
+	host, hostStats := run(HostLoop, []int32{eos})
+	dev, devStats := run(DeviceLoop, []int32{eos})
+	stopped := 0
+	for i := range host {
+		h, d := host[i], dev[i]
+		if !slices.Equal(h.IDs, d.IDs) || !slices.Equal(h.LogProbs, d.LogProbs) || h.FinishReason != d.FinishReason {
+			t.Fatalf("completion %d: host loop %s %v, device loop %s %v", i, describe(h), h.LogProbs, describe(d), d.LogProbs)
+		}
+		if h.FinishReason == generate.FinishStop {
+			stopped++
+			if h.IDs[len(h.IDs)-1] != eos || slices.Contains(h.IDs[:len(h.IDs)-1], eos) {
+				t.Fatalf("completion %d stops with %v but EOS is %d", i, h.IDs, eos)
+			}
+		} else if len(h.IDs) != 17 {
+			t.Fatalf("completion %d: %d tokens and reason %s", i, len(h.IDs), h.FinishReason)
+		}
+		for _, lp := range h.LogProbs {
+			if !(lp <= 0) || math.IsInf(float64(lp), 0) {
+				t.Fatalf("completion %d: log-prob %v", i, lp)
+			}
+		}
+	}
+	if stopped == 0 || stopped == len(host) {
+		t.Fatalf("%d of %d completions stopped at EOS; the test needs some of each", stopped, len(host))
+	}
+	if devStats.HostLoop || !hostStats.HostLoop || devStats.DeviceCalls >= hostStats.DeviceCalls {
+		t.Fatalf("device loop stats %+v, host loop stats %+v", devStats, hostStats)
+	}
+	after := tensors.MustCopyFlatData[float32](m.Variable("model.embed_tokens.weight").MustValue())
+	if !slices.Equal(before, after) {
+		t.Fatal("generation changed the model's weights")
+	}
+}
