@@ -30,7 +30,6 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	gm "github.com/gomlx/gomlx/ml/model"
@@ -195,17 +194,13 @@ func stopIDs(m *model.Model, tok *tokenizer.Tokenizer, opts Options) ([]int32, i
 	return eos, 0
 }
 
-// makeShadow builds the compute-dtype copy of the weights: the policy Model value with its
+// makeShadow prepares the compute-dtype copy of the weights: the policy Model value with its
 // exported Store replaced (same config, options and backend), so that model code runs unchanged
-// and the variables it reads need no cast.
+// and the variables it reads need no cast. The variables are created by the first refresh,
+// directly from the device tensors of the cast (no host copy).
 func (g *Generator) makeShadow() error {
 	shadow := *g.policy
 	shadow.Store = gm.NewStore()
-	for _, v := range g.policy.Variables() {
-		if _, err := shadow.Store.CreateVariable(v.Path(), tensors.FromShape(shapes.Make(g.policy.DType(), v.Shape().Dimensions...))); err != nil {
-			return fmt.Errorf("local generator: shadow weight %s: %w", v.Path(), err)
-		}
-	}
 	g.run = &shadow
 	refresh, err := gm.NewExec(g.backend, g.policy.Store, refreshGraph(g.policy))
 	if err != nil {
@@ -224,9 +219,14 @@ func (g *Generator) refreshShadow() error {
 	if err != nil {
 		return fmt.Errorf("local generator: casting the policy weights to %s: %w", g.policy.DType(), err)
 	}
-	for i, v := range g.run.Variables() {
-		if err := v.SetValue(out[i]); err != nil {
-			return fmt.Errorf("local generator: setting shadow weight %s: %w", v.Path(), err)
+	for i, v := range g.policy.Variables() {
+		if sv := g.run.Store.GetVariable(v.Path()); sv != nil {
+			err = sv.SetValue(out[i])
+		} else {
+			_, err = g.run.Store.CreateVariable(v.Path(), out[i])
+		}
+		if err != nil {
+			return fmt.Errorf("local generator: setting the sampler's copy of %s: %w", v.Path(), err)
 		}
 	}
 	return nil

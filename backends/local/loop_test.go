@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	gm "github.com/gomlx/gomlx/ml/model"
 
 	"github.com/grpo-dev/grpo/core/generate"
 )
@@ -88,5 +90,59 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 	after := tensors.MustCopyFlatData[float32](m.Variable("model.embed_tokens.weight").MustValue())
 	if !slices.Equal(before, after) {
 		t.Fatal("generation changed the model's weights")
+	}
+}
+
+// TestDecodeLoopIsSelfContained builds the real decode loop (the full model step, every
+// processor on) and checks what the XLA backend requires of a While: no node inside the body or
+// the condition takes an input from another function (go-xla's closures cannot use values of
+// the enclosing function, and graph.Scalar's per-graph cache could hand one over). The Go
+// backend cannot run this loop (see LoopAuto), so the graph is only built and compiled.
+func TestDecodeLoopIsSelfContained(t *testing.T) {
+	m := newTestModel(t, testConfig, dtypes.BFloat16, 5)
+	g := newGenerator(t, m, Options{})
+	if err := g.refreshShadow(); err != nil { // creates the bfloat16 copy the graph reads
+		t.Fatal(err)
+	}
+	proc := processors{Repetition: true, TopK: true, TopP: true, MinP: true}
+	build := g.decodeGraph(decodeKey{proc: proc, loop: true})
+	var closureNodes, whiles int
+	exec, err := gm.NewExec(g.backend, g.run.Store, func(s *gm.Scope, in []*Node) []*Node {
+		out := build(s, in)
+		for _, n := range out[0].Graph().Nodes() {
+			if n.Type() == NodeTypeWhile {
+				whiles++
+				continue
+			}
+			if n.Function().IsClosure() {
+				closureNodes++
+			}
+			for i, x := range n.Inputs() {
+				if x.Function() != n.Function() {
+					t.Errorf("node %s in %q takes input %d (%s) from %q", n.Type(), n.Function().Path(), i, x.Type(), x.Function().Path())
+				}
+			}
+		}
+		return out
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows, slots, maxTokens = 2, 40, 8
+	args := argShapes(append(samplingValues(baseSampling()), make([]uint32, rows)), nil)
+	for _, c := range m.NewCache(rows, slots) {
+		args = append(args, c.Shape())
+	}
+	st := decodeState[shapes.Shape]{
+		Mask: shapes.Make(dtypes.Int32, rows, slots), Tok: shapes.Make(dtypes.Int32, rows), Pos: shapes.Make(dtypes.Int32, rows),
+		Done: shapes.Make(dtypes.Bool, rows), OutTok: shapes.Make(dtypes.Int32, rows, maxTokens),
+		OutLP: shapes.Make(dtypes.Float32, rows, maxTokens), WriteAt: shapes.Make(dtypes.Int32), Step: shapes.Make(dtypes.Int32),
+		Seen: shapes.Make(dtypes.Bool, rows, m.Config.VocabSize)}
+	args = append(args, st.flatten(true)...) // Cache is empty here: the cache shapes are above
+	if _, err := exec.Compile(args...); err != nil {
+		t.Fatal(err)
+	}
+	if whiles != 1 || closureNodes < 100 {
+		t.Fatalf("%d While nodes, %d nodes in closures: the loop was not built", whiles, closureNodes)
 	}
 }

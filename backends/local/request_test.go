@@ -128,13 +128,13 @@ func TestWeightUpdateIsSeen(t *testing.T) {
 	t.Run("bfloat16", func(t *testing.T) {
 		m := newTestModel(t, testConfig, dtypes.BFloat16, 41)
 		g := newGenerator(t, m, Options{IgnoreEOS: true})
+		before := mustGenerate(t, g, greedyRequest(prompts, 10))
 		if g.run == m {
 			t.Fatal("a bfloat16 model should be sampled from a bfloat16 copy of its weights")
 		}
 		if dt := g.run.Variable("model.embed_tokens.weight").DType(); dt != dtypes.BFloat16 {
 			t.Fatalf("sampler weights are %s", dt)
 		}
-		before := mustGenerate(t, g, greedyRequest(prompts, 10))
 		perturb(m)
 		after := mustGenerate(t, g, greedyRequest(prompts, 10))
 		fresh := mustGenerate(t, newGenerator(t, m, Options{IgnoreEOS: true}), greedyRequest(prompts, 10))

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads better unqualified
 
@@ -164,50 +165,95 @@ func orderedKeys(s *Node) *Node {
 	return BitwiseXor(bits, BitwiseAnd(sign, Const(g, int32(math.MaxInt32))))
 }
 
-// bisectionSteps halve an int64 interval of width 2³² + 1 down to width 1.
-const bisectionSteps = 33
+// searchWays is how many thresholds a pass of the top-k / top-p searches tests at once: a
+// (ways+1)-section search needs ⌈log_(ways+1)(2³²+1)⌉ passes over the [R,V] scores (33 for a
+// bisection, 9 for 15 ways). XLA fuses a pass into one reduction that reads the scores once, so
+// more ways are cheaper there; the Go backend materialises the [R,V,ways] comparison, so it
+// bisects. Tests override it with forceSearchWays.
+func searchWays(g *Graph) int {
+	if forceSearchWays > 0 {
+		return forceSearchWays
+	}
+	if g.Backend().String() == gobackend.BackendName {
+		return 1
+	}
+	return 15
+}
 
-// kthLargestKey returns [R,1] the k-th largest key of each row (k: int32 scalar in [1, V]) by
-// bisection on the key value: the largest t with #{keys ≥ t} ≥ k. No sort: GoMLX's Sort and TopK
-// build their comparator as a closure of the graph's main function, which the XLA backend rejects
-// inside a While body (the decode loop); 33 counting passes work everywhere and are exact.
+var forceSearchWays = 0
+
+// searchPasses is the number of (ways+1)-section passes that shrink an interval of the given
+// width to width 1.
+func searchPasses(width int64, ways int) int {
+	n := 0
+	for width > 1 {
+		width = (width + int64(ways)) / int64(ways+1)
+		n++
+	}
+	return n
+}
+
+// thresholds returns [R,ways] the int64 points lo + ⌊j·(hi−lo)/(ways+1)⌋, j = 1..ways, of the
+// bounds [R,1]: whichever two consecutive points (or bound) enclose the answer are at most
+// ⌈(hi−lo)/(ways+1)⌉ apart.
+func thresholds(lo, hi *Node, ways int) *Node {
+	g := lo.Graph()
+	j := Add(Iota(g, shapes.Make(dtypes.Int64, 1, ways), 1), Const(g, int64(1)))
+	return Add(lo, Div(Mul(Sub(hi, lo), j), Const(g, int64(ways+1))))
+}
+
+// narrow moves lo up to the largest threshold where ok holds and hi down to the smallest where
+// it does not (ok is true on a prefix of the thresholds: the tested quantity is monotone).
+func narrow(lo, hi, t, ok *Node) (*Node, *Node) {
+	g := lo.Graph()
+	lo = Max(lo, ReduceAndKeep(Where(ok, t, Const(g, int64(math.MinInt64))), ReduceMax, -1))
+	hi = Min(hi, ReduceAndKeep(Where(ok, Const(g, int64(math.MaxInt64)), t), ReduceMin, -1))
+	return lo, hi
+}
+
+// keyThresholds converts thresholds to int32 keys for comparisons (clamped at MinInt32, which
+// no key takes, so "key ≤ MinInt32 − 1" and "key ≤ MinInt32" select the same nothing).
+func keyThresholds(t *Node) *Node {
+	return ExpandAxes(ConvertDType(Max(t, Const(t.Graph(), int64(math.MinInt32))), dtypes.Int32), 1) // [R,1,W]
+}
+
+// kthLargestKey returns [R,1] the k-th largest key of each row (k: int32 scalar in [1, V]): the
+// largest t with #{keys ≥ t} ≥ k, found by a multisection search on the key value. No sort:
+// GoMLX's Sort and TopK build their comparator as a closure of the graph's main function, which
+// the XLA backend rejects inside a While body (the decode loop); counting passes work everywhere
+// and are exact.
 func kthLargestKey(keys, k *Node) *Node {
 	g := keys.Graph()
-	rows := keys.Shape().Dimensions[0]
+	rows, ways := keys.Shape().Dimensions[0], searchWays(g)
 	// Invariant: count(≥ lo) ≥ k, count(≥ hi) < k.
 	lo := BroadcastToDims(Const(g, int64(math.MinInt32)), rows, 1)
 	hi := BroadcastToDims(Const(g, int64(math.MaxInt32)+1), rows, 1)
-	k64 := ConvertDType(k, dtypes.Int64)
-	for range bisectionSteps {
-		mid := midpoint(lo, hi)
-		n := ReduceAndKeep(ConvertDType(GreaterOrEqual(keys, ConvertDType(mid, dtypes.Int32)), dtypes.Int64), ReduceSum, -1)
-		ok := GreaterOrEqual(n, k64)
-		lo, hi = Where(ok, mid, lo), Where(ok, hi, mid)
+	k32 := ConvertDType(k, dtypes.Int32)
+	k3 := ExpandAxes(keys, -1) // [R,V,1]
+	for range searchPasses(1<<32+1, ways) {
+		t := thresholds(lo, hi, ways)
+		n := ReduceSum(ConvertDType(GreaterOrEqual(k3, keyThresholds(t)), dtypes.Int32), 1) // [R,W]
+		lo, hi = narrow(lo, hi, t, GreaterOrEqual(n, k32))
 	}
 	return ConvertDType(lo, dtypes.Int32)
 }
 
 // topPCutKey returns [R,1] the largest key t with Σ{p : key ≤ t} ≤ limit (limit = 1 − top_p), or
-// MinInt32 − 1 clamped to MinInt32 when no key qualifies. Tokens with key ≤ t are exactly those
-// transformers' TopPLogitsWarper removes (its ascending cumulative sum at a token is the mass of
-// the tokens up to it), except that tied scores are kept or removed together.
+// MinInt32 when no key qualifies. Tokens with key ≤ t are exactly those transformers'
+// TopPLogitsWarper removes (its ascending cumulative sum at a token is the mass of the tokens up
+// to it), except that tied scores are kept or removed together.
 func topPCutKey(keys, probs, limit *Node) *Node {
 	g := keys.Graph()
-	rows := keys.Shape().Dimensions[0]
+	rows, ways := keys.Shape().Dimensions[0], searchWays(g)
 	// Invariant: mass(≤ lo) ≤ limit, mass(≤ hi) > limit (hi past every key: the total, 1).
 	lo := BroadcastToDims(Const(g, int64(math.MinInt32)-1), rows, 1)
 	hi := BroadcastToDims(Const(g, int64(math.MaxInt32)), rows, 1)
-	zero := Const(g, float32(0))
-	for range bisectionSteps {
-		mid := midpoint(lo, hi)
-		mass := ReduceAndKeep(Where(LessOrEqual(keys, ConvertDType(mid, dtypes.Int32)), probs, zero), ReduceSum, -1)
-		ok := LessOrEqual(mass, limit)
-		lo, hi = Where(ok, mid, lo), Where(ok, hi, mid)
+	k3, p3 := ExpandAxes(keys, -1), ExpandAxes(probs, -1) // [R,V,1]
+	for range searchPasses(1<<32, ways) {
+		t := thresholds(lo, hi, ways)
+		below := ConvertDType(LessOrEqual(k3, keyThresholds(t)), dtypes.Float32) // [R,V,W]
+		mass := ReduceSum(Mul(p3, below), 1)                                     // [R,W]
+		lo, hi = narrow(lo, hi, t, LessOrEqual(mass, limit))
 	}
 	return ConvertDType(Max(lo, Const(g, int64(math.MinInt32))), dtypes.Int32)
-}
-
-// midpoint is lo + (hi − lo)/2 for int64 [R,1] bounds with hi − lo ≥ 2 (floor).
-func midpoint(lo, hi *Node) *Node {
-	return Add(lo, Div(Sub(hi, lo), Const(lo.Graph(), int64(2))))
 }

@@ -11,17 +11,17 @@ import (
 	"time"
 
 	"github.com/grpo-dev/grpo/core/reward"
-	"github.com/grpo-dev/grpo/plugins/proc"
+	"github.com/grpo-dev/grpo/plugins"
 	"github.com/grpo-dev/grpo/sdk/go/examples/lastnumber/grade"
 	"github.com/grpo-dev/grpo/sdk/wire"
 	"github.com/urfave/cli/v3"
 )
 
-// openOverheadPlugin opens one --plugin of `grpo bench plugin-overhead`. Process plugins only
-// here; with plugins.OpenReward (which dispatches .wasm to the WASM host) the same command
-// measures WASM builds of the reward side by side.
-var openOverheadPlugin = func(ctx context.Context, path string) (reward.Reward, error) {
-	return proc.OpenReward(ctx, path, nil, proc.Options{})
+// openOverheadPlugin opens one --plugin of `grpo bench plugin-overhead` through the same
+// dispatch as training (.wasm → the WASM host, an executable → a process plugin), so WASM and
+// process builds of the reward are measured side by side.
+func openOverheadPlugin(ctx context.Context, path string) (reward.Reward, error) {
+	return plugins.OpenReward(ctx, plugins.Spec{Plugin: path}, plugins.Options{})
 }
 
 func init() {

@@ -37,7 +37,7 @@ func init() {
 }
 
 func benchReward(ctx context.Context, cmd *cli.Command) error {
-	opts, err := pluginOptions(cmd)
+	opts, err := pluginOptions(cmd, nil)
 	if err != nil {
 		return err
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/grpo-dev/grpo/core/accel"
 	"github.com/grpo-dev/grpo/core/config"
+	"github.com/grpo-dev/grpo/plugins/builtin"
 )
 
 // configCmd is `grpo config`: print or check a configuration without running anything.
@@ -144,7 +146,7 @@ func validateConfig(_ context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	for _, warning := range c.Warnings() {
+	for _, warning := range append(c.Warnings(), builtinWarnings(c)...) {
 		fmt.Fprintln(cmd.Root().ErrWriter, "warning:", warning)
 	}
 	if err := c.Validate(); err != nil {
@@ -172,6 +174,23 @@ func validateConfig(_ context.Context, cmd *cli.Command) error {
 	fmt.Fprintf(w, "  compute: GoMLX backend %s; CUDA_VISIBLE_DEVICES=%q; HF_TOKEN %s\n",
 		backend, os.Getenv("CUDA_VISIBLE_DEVICES"), setOrUnset("HF_TOKEN"))
 	return nil
+}
+
+// builtinWarnings names the built-in plugins the configuration asks for that this binary does
+// not have (core/config cannot know which are compiled in).
+func builtinWarnings(c *config.Config) []string {
+	var w []string
+	for i, r := range c.Rewards {
+		if name := r.BuiltinName(); name != "" && !slices.Contains(builtin.Rewards(), name) {
+			w = append(w, fmt.Sprintf("[[rewards]] #%d: %s is not built into this binary (built-in rewards: %s)",
+				i+1, r.Plugin, strings.Join(builtin.Rewards(), ", ")))
+		}
+	}
+	if name := c.Template.BuiltinName(); name != "" && !slices.Contains(builtin.Templates(), name) {
+		w = append(w, fmt.Sprintf("[template]: %s is not built into this binary (built-in templates: %s)",
+			c.Template.Plugin, strings.Join(builtin.Templates(), ", ")))
+	}
+	return w
 }
 
 func rewardList(c *config.Config) string {

@@ -116,3 +116,14 @@ func TestConfigArgumentErrors(t *testing.T) {
 		t.Errorf("missing run file: %v", err)
 	}
 }
+
+func TestConfigValidateWarnsOfMissingBuiltins(t *testing.T) {
+	_, errOut, err := runGRPO(t, "config", "validate", "../../configs/run/teacher_rlt.toml",
+		`rewards=[{plugin="builtin:no-such-reward"}]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "warning: [[rewards]] #1: builtin:no-such-reward is not built into this binary (built-in rewards: ") {
+		t.Errorf("stderr = %q", errOut)
+	}
+}

@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -17,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/grpo-dev/grpo/backends/local"
+	"github.com/grpo-dev/grpo/core/config"
 	"github.com/grpo-dev/grpo/core/data"
 	"github.com/grpo-dev/grpo/core/generate"
 	"github.com/grpo-dev/grpo/core/model"
@@ -28,28 +27,28 @@ import (
 var generateCmd = &cli.Command{
 	Name:      "generate",
 	Usage:     "sample completions from a model with the local sampler",
-	ArgsUsage: "[key=value ...]",
-	Description: `Samples completions of --prompt texts or of the prompts of a --data file, with the
-sampling keys of the training configuration given as key=value:
-
-  temperature (0.7; 0 = greedy), top_p (1), top_k (0 = off), min_p (0 = off),
-  repetition_penalty (1), max_completion_length (256), max_prompt_length (512),
-  num_generations (1), seed (42)
+	ArgsUsage: "[RUN.toml] [key=value ...]",
+	Description: `Samples completions of --prompt texts or of the prompts of a --data file with the
+generation keys of the training configuration (a run file and/or key=value overrides, as for
+grpo train): temperature (0 = greedy), top_p, top_k, min_p, repetition_penalty,
+max_completion_length, max_prompt_length, num_generations, seed; model_name_or_path and
+model_init_kwargs when --model is not given.
 
 A --data file (.jsonl, .json, .parquet, .arrow) gives prompts as "prompt" strings (used as is),
 "prompt" chat messages (rendered with the tokenizer's chat template and its generation prompt),
 or "prompt_ids" token-id lists. --chat renders each --prompt as one user message instead.
 Output is human-readable, or one JSON object per completion with --json.
 
-  grpo generate --model Qwen/Qwen2.5-0.5B-Instruct --chat --prompt "What is 7*6?" temperature=0
-  grpo generate --model ./ckpt --data eval.jsonl --json num_generations=4 > samples.jsonl`,
+  grpo generate --model Qwen/Qwen2.5-0.5B-Instruct --chat --prompt "What is 7*6?" temperature=0 num_generations=1
+  grpo generate configs/run/arith.toml --data eval.jsonl --json num_generations=4 > samples.jsonl`,
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "model", Usage: "model directory or Hugging Face id", Required: true},
+		&cli.StringFlag{Name: "model", Usage: "model directory or Hugging Face id (default: model_name_or_path)"},
 		&cli.StringSliceFlag{Name: "prompt", Usage: "prompt text (repeatable)"},
 		&cli.StringFlag{Name: "data", Usage: "data file of prompts"},
 		&cli.BoolFlag{Name: "chat", Usage: "render each --prompt as a user message with the chat template"},
 		&cli.BoolFlag{Name: "json", Usage: "print one JSON object per completion"},
-		&cli.StringFlag{Name: "dtype", Value: "auto", Usage: "compute dtype: float32, bfloat16, float16 or auto (the checkpoint's)"},
+		&cli.StringFlag{Name: "dtype", Value: "auto", Usage: "compute dtype: float32, bfloat16, float16 or auto (default: model_init_kwargs' torch_dtype, else the checkpoint's)"},
+		&cli.StringSliceFlag{Name: "config-dir", Usage: "a config root searched first for group files (repeatable)", Sources: cli.EnvVars("GRPO_CONFIG_DIR"), TakesFile: true},
 		&cli.IntFlag{Name: "max-batch", Value: 256, Usage: "completion rows decoded together"},
 		&cli.BoolFlag{Name: "ignore-eos", Usage: "always generate max_completion_length tokens"},
 		&cli.StringFlag{Name: "loop", Value: "auto", Usage: "decode loop: auto, device (a While loop per segment) or host (one call per step)"},
@@ -59,80 +58,36 @@ Output is human-readable, or one JSON object per completion with --json.
 
 func init() { register(generateCmd) }
 
-// generateSettings are the sampling keys of `grpo generate`.
+// generateSettings are the generation keys of the training configuration.
 type generateSettings struct {
 	Sampling        generate.Sampling
 	N               int
 	MaxPromptTokens int
+	Config          *config.Config
 }
 
-// parseGenerateSettings reads the key=value arguments. The names and defaults are the training
-// configuration's (GRPOConfig: temperature 0.7, top_p 1, max_prompt_length 512,
-// max_completion_length 256, seed 42), except num_generations (1 here).
-// TODO(lead): swap for config.Load("", overrides...) once core/config is on main.
-func parseGenerateSettings(args []string) (generateSettings, error) {
-	s := generateSettings{N: 1, MaxPromptTokens: 512, Sampling: generate.Sampling{
-		Temperature: 0.7, TopP: 1, RepetitionPenalty: 1, MaxTokens: 256, Seed: 42}}
-	for _, a := range args {
-		key, value, ok := strings.Cut(a, "=")
-		if !ok {
-			return s, fmt.Errorf("argument %q is not key=value (e.g. temperature=0.8)", a)
-		}
-		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-		float := func(dst *float64) error {
-			v, err := strconv.ParseFloat(strings.ReplaceAll(value, "_", ""), 64)
-			if err != nil {
-				return fmt.Errorf("%s=%s: want a number", key, value)
-			}
-			*dst = v
-			return nil
-		}
-		integer := func(dst *int) error {
-			v, err := strconv.Atoi(strings.ReplaceAll(value, "_", ""))
-			if err != nil {
-				return fmt.Errorf("%s=%s: want an integer", key, value)
-			}
-			*dst = v
-			return nil
-		}
-		var err error
-		switch key {
-		case "temperature":
-			err = float(&s.Sampling.Temperature)
-		case "top_p":
-			err = float(&s.Sampling.TopP)
-		case "top_k":
-			err = integer(&s.Sampling.TopK)
-		case "min_p":
-			err = float(&s.Sampling.MinP)
-		case "repetition_penalty":
-			err = float(&s.Sampling.RepetitionPenalty)
-		case "max_completion_length":
-			err = integer(&s.Sampling.MaxTokens)
-		case "max_prompt_length":
-			err = integer(&s.MaxPromptTokens)
-		case "num_generations":
-			err = integer(&s.N)
-		case "seed":
-			var v int
-			err = integer(&v)
-			s.Sampling.Seed = int64(v)
-		default:
-			return s, fmt.Errorf("unknown key %q; grpo generate takes temperature, top_p, top_k, min_p, repetition_penalty, max_completion_length, max_prompt_length, num_generations and seed", key)
-		}
-		if err != nil {
-			return s, err
-		}
+// generateConfig composes the configuration of `grpo generate` / `grpo bench sampler`
+// ([RUN.toml] [key=value ...], as `grpo train` reads it) and takes its generation keys.
+func generateConfig(configDirs, args []string) (generateSettings, error) {
+	runFile, overrides := splitRunFile(args)
+	cfg, err := config.Composer{ConfigDirs: configDirs}.Load(runFile, overrides...)
+	if err != nil {
+		return generateSettings{}, err
+	}
+	s := generateSettings{N: cfg.NumGenerations, MaxPromptTokens: cfg.MaxPromptLength, Config: cfg,
+		Sampling: generate.Sampling{Temperature: cfg.Temperature, TopP: cfg.TopP, RepetitionPenalty: cfg.RepetitionPenalty,
+			MaxTokens: cfg.MaxCompletionLength, Seed: cfg.Seed}}
+	if cfg.TopK != nil {
+		s.Sampling.TopK = *cfg.TopK
+	}
+	if cfg.MinP != nil {
+		s.Sampling.MinP = *cfg.MinP
 	}
 	return s, nil
 }
 
 func runGenerate(ctx context.Context, c *cli.Command) error {
-	settings, err := parseGenerateSettings(c.Args().Slice())
-	if err != nil {
-		return err
-	}
-	dtype, err := model.ParseDType(c.String("dtype"))
+	settings, err := generateConfig(c.StringSlice("config-dir"), c.Args().Slice())
 	if err != nil {
 		return err
 	}
@@ -140,7 +95,7 @@ func runGenerate(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	m, err := model.Load(ctx, c.String("model"), model.Options{DType: dtype})
+	m, err := loadGenerateModel(ctx, c, settings.Config)
 	if err != nil {
 		return err
 	}
@@ -182,6 +137,28 @@ func runGenerate(ctx context.Context, c *cli.Command) error {
 		len(out), st.Tokens, elapsed.Seconds(), float64(st.Tokens)/elapsed.Seconds(), st.Prefill.Seconds(), st.Decode.Seconds(),
 		st.Batches, m.Backend().Name(), m.DType())
 	return nil
+}
+
+// loadGenerateModel loads --model (default: model_name_or_path) with model_init_kwargs, --dtype
+// winning over their torch_dtype.
+func loadGenerateModel(ctx context.Context, c *cli.Command, cfg *config.Config) (*model.Model, error) {
+	path := c.String("model")
+	if path == "" {
+		path = cfg.ModelNameOrPath
+	}
+	if path == "" {
+		return nil, errors.New("no model: give --model DIR (or model_name_or_path in the run file or as key=value)")
+	}
+	opts, err := model.ParseInitKwargs(cfg.ModelInitKwargs)
+	if err != nil {
+		return nil, err
+	}
+	if c.IsSet("dtype") {
+		if opts.DType, err = model.ParseDType(c.String("dtype")); err != nil {
+			return nil, err
+		}
+	}
+	return model.Load(ctx, path, opts)
 }
 
 func parseLoop(s string) (local.LoopMode, error) {

@@ -13,31 +13,36 @@ import (
 	"github.com/gomlx/compute/dtypes"
 
 	"github.com/grpo-dev/grpo/core/accel"
+	"github.com/grpo-dev/grpo/core/config"
 	"github.com/grpo-dev/grpo/core/model"
 	"github.com/grpo-dev/grpo/core/model/hf"
 	"github.com/grpo-dev/grpo/core/template"
 )
 
-func TestParseGenerateSettings(t *testing.T) {
-	s, err := parseGenerateSettings([]string{"temperature=0", "top_p=0.9", "top_k=50", "min_p=0.05",
-		"repetition_penalty=1.1", "max_completion_length=1_024", "max_prompt_length=64", "num_generations=8", "seed=7"})
+// TestGenerateConfig: the generation keys come from the training configuration (its defaults
+// and key=value overrides, with its error for unknown keys).
+func TestGenerateConfig(t *testing.T) {
+	s, err := generateConfig(nil, []string{"temperature=0", "top_p=0.9", "top_k=50", "min_p=0.05",
+		"repetition_penalty=1.1", "max_completion_length=1024", "max_prompt_length=64", "num_generations=4", "seed=7"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sp := s.Sampling
 	if sp.Temperature != 0 || sp.TopP != 0.9 || sp.TopK != 50 || sp.MinP != 0.05 || sp.RepetitionPenalty != 1.1 ||
-		sp.MaxTokens != 1024 || s.MaxPromptTokens != 64 || s.N != 8 || sp.Seed != 7 {
+		sp.MaxTokens != 1024 || s.MaxPromptTokens != 64 || s.N != 4 || sp.Seed != 7 {
 		t.Fatalf("parsed %+v", s)
 	}
-	d, _ := parseGenerateSettings(nil)
-	if d.Sampling.Temperature != 0.7 || d.Sampling.TopP != 1 || d.Sampling.MaxTokens != 256 || d.N != 1 || d.MaxPromptTokens != 512 || d.Sampling.Seed != 42 {
-		t.Fatalf("defaults %+v", d)
+	d, err := generateConfig(nil, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for arg, want := range map[string]string{"temperature": "not key=value", "top_k=1.5": "want an integer",
-		"tempreature=1": `unknown key "tempreature"`, "top_p=x": "want a number"} {
-		if _, err := parseGenerateSettings([]string{arg}); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: error %v, want %q", arg, err, want)
-		}
+	def := config.Default()
+	if d.Sampling.Temperature != def.Temperature || d.Sampling.TopK != 0 || d.Sampling.MinP != 0 || d.Sampling.MaxTokens != def.MaxCompletionLength ||
+		d.N != def.NumGenerations || d.MaxPromptTokens != def.MaxPromptLength || d.Sampling.Seed != def.Seed {
+		t.Fatalf("defaults %+v, config defaults temperature %v", d, def.Temperature)
+	}
+	if _, err := generateConfig(nil, []string{"tempreature=1"}); err == nil || !strings.Contains(err.Error(), "tempreature") {
+		t.Errorf("unknown key: error %v", err)
 	}
 }
 
@@ -141,7 +146,7 @@ func TestGenerateCommandChat(t *testing.T) {
 	if r.PromptText != want || !slices.Equal(r.PromptIDs, tk.Encode(want, false)) || r.Text != tk.Decode(r.IDs, true) {
 		t.Fatalf("row 0: %+v; chat prompt %q", r, want)
 	}
-	text, _ := runApp(t, "generate", "--model", dir, "--prompt", "Hello", "max_completion_length=3")
+	text, _ := runApp(t, "generate", "--model", dir, "--prompt", "Hello", "max_completion_length=3", "num_generations=1")
 	if !strings.HasPrefix(text, "=== prompt 0, completion 0 (") {
 		t.Fatalf("text output: %q", text)
 	}

@@ -46,7 +46,7 @@ func inspectPlugin(ctx context.Context, cmd *cli.Command) error {
 	if cmd.Args().Len() != 1 {
 		return fmt.Errorf("usage: grpo plugin inspect FILE.wasm")
 	}
-	opts, err := pluginOptions(cmd)
+	opts, err := pluginOptions(cmd, nil)
 	if err != nil {
 		return err
 	}

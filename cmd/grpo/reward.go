@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/grpo-dev/grpo/core/config"
 	"github.com/grpo-dev/grpo/core/reward"
 	"github.com/grpo-dev/grpo/plugins"
 )
@@ -21,19 +22,22 @@ func init() {
 	register(&cli.Command{
 		Name:      "reward",
 		Usage:     "score a JSONL file of (prompt, completion) rows with reward plugins",
-		ArgsUsage: "[key=value ...]",
+		ArgsUsage: "[RUN.toml] [key=value ...]",
 		Description: `Each row needs "completion" (and usually "prompt"); its other columns reach the plugins as
 metadata (e.g. "answer"). Prints one JSON line per row:
   {"reward": <weighted total>, "rewards": {"<plugin name>": <value>, ...}}
 null means no score. The weighted total sums the weighted rewards that exist (TRL's nansum);
 it is null only if no plugin scored the row. Exits non-zero if any plugin fails.
 
+Plugins come from the run file's [[rewards]] (if given) plus each --plugin; reward_weights,
+plugin_timeout, plugin_memory_limit_mb and plugin_sandbox are config keys (key=value overrides).
+
   grpo reward --plugin rewards/math.wasm --plugin builtin:format --data rows.jsonl
   grpo reward --plugin rewards/math.wasm --setting math.answer_column=gold --data rows.jsonl`,
 		Flags: append([]cli.Flag{
-			&cli.StringSliceFlag{Name: "plugin", Required: true, Usage: "reward plugin: FILE.wasm, builtin:NAME or an executable (repeatable)"},
+			&cli.StringSliceFlag{Name: "plugin", Usage: "reward plugin: FILE.wasm, builtin:NAME or an executable (repeatable; adds to the run file's rewards)"},
 			&cli.StringFlag{Name: "data", Required: true, Usage: "JSONL file of rows"},
-			&cli.FloatSliceFlag{Name: "weights", Usage: "one weight per plugin (default 1 each) (config reward_weights)"},
+			&cli.FloatSliceFlag{Name: "weights", Usage: "one weight per plugin (default 1 each; wins over config reward_weights)"},
 			&cli.StringSliceFlag{Name: "setting", Usage: "plugin setting NAME.key=value (NAME: the plugin's file name without .wasm, or its builtin name; value JSON or a string)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed passed to the plugins"},
 			&cli.IntFlag{Name: "batch-size", Value: 1024, Usage: "rows per Score call"},
@@ -43,25 +47,34 @@ it is null only if no plugin scored the row. Exits non-zero if any plugin fails.
 }
 
 func runReward(ctx context.Context, cmd *cli.Command) error {
-	if err := applyOverrides(cmd, cmd.Args().Slice()); err != nil {
-		return err
-	}
-	opts, err := pluginOptions(cmd)
+	runFile, overrides := splitRunFile(cmd.Args().Slice())
+	cfg, err := config.Load(runFile, overrides...)
 	if err != nil {
 		return err
 	}
-	specs, err := rewardSpecs(cmd.StringSlice("plugin"), cmd.StringSlice("setting"))
+	cfg.ApplyPluginFlags(cmd.StringSlice("plugin"), "")
+	if len(cfg.Rewards) == 0 {
+		return fmt.Errorf("no reward plugin: give --plugin FILE.wasm (or a run file with [[rewards]])")
+	}
+	opts, err := pluginOptions(cmd, cfg)
 	if err != nil {
 		return err
 	}
-	weights := cmd.FloatSlice("weights")
-	if len(weights) == 0 {
-		for range specs {
-			weights = append(weights, 1)
-		}
+	specs := make([]plugins.Spec, len(cfg.Rewards))
+	paths := make([]string, len(cfg.Rewards))
+	for i, r := range cfg.Rewards {
+		specs[i] = plugins.Spec{Plugin: r.Plugin, Settings: r.Settings}
+		paths[i] = r.Plugin
+	}
+	if err := applySettings(specs, paths, cmd.StringSlice("setting")); err != nil {
+		return err
+	}
+	weights := cfg.RewardWeightsOrOnes()
+	if w := cmd.FloatSlice("weights"); len(w) > 0 {
+		weights = w
 	}
 	if len(weights) != len(specs) {
-		return fmt.Errorf("--weights has %d values for %d plugins", len(weights), len(specs))
+		return fmt.Errorf("reward_weights (--weights) has %d values for %d plugins", len(weights), len(specs))
 	}
 	rows, err := readRows(cmd.String("data"))
 	if err != nil {
@@ -121,23 +134,21 @@ func jsonNumber(v float64) any {
 	return v
 }
 
-// rewardSpecs pairs each --plugin with its --setting NAME.key=value entries.
-func rewardSpecs(paths, settings []string) ([]plugins.Spec, error) {
-	specs := make([]plugins.Spec, len(paths))
+// applySettings adds each --setting NAME.key=value to the spec of the plugin named NAME.
+func applySettings(specs []plugins.Spec, paths, settings []string) error {
 	byName := map[string]int{}
 	for i, p := range paths {
-		specs[i].Plugin = p
 		byName[specName(p)] = i
 	}
 	for _, s := range settings {
 		kv, v, ok := strings.Cut(s, "=")
 		name, key, ok2 := strings.Cut(kv, ".")
 		if !ok || !ok2 {
-			return nil, fmt.Errorf("--setting %q: want NAME.key=value", s)
+			return fmt.Errorf("--setting %q: want NAME.key=value", s)
 		}
 		i, found := byName[name]
 		if !found {
-			return nil, fmt.Errorf("--setting %q: no --plugin named %q", s, name)
+			return fmt.Errorf("--setting %q: no plugin named %q", s, name)
 		}
 		var val any
 		if json.Unmarshal([]byte(v), &val) != nil {
@@ -148,7 +159,16 @@ func rewardSpecs(paths, settings []string) ([]plugins.Spec, error) {
 		}
 		specs[i].Settings[key] = val
 	}
-	return specs, nil
+	return nil
+}
+
+// splitRunFile separates an optional leading run file (an argument without '=') from the
+// key=value overrides.
+func splitRunFile(args []string) (runFile string, overrides []string) {
+	if len(args) > 0 && !strings.Contains(args[0], "=") {
+		return args[0], args[1:]
+	}
+	return "", args
 }
 
 func specName(p string) string {

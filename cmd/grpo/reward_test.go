@@ -69,10 +69,10 @@ func TestRewardCommandErrors(t *testing.T) {
 	}{
 		{[]string{"--plugin", notWasm, "--data", data}, notWasm + ": open: not a grpo plugin"},
 		{[]string{"--plugin", "builtin:math", "--data", writeFile(t, "bad.jsonl", "{\"completion\":\"a\"}\n{\"prompt\":\"p\"}\n")}, "bad.jsonl:2: the row has no \"completion\" string (columns: prompt)"},
-		{[]string{"--plugin", "builtin:math", "--weights", "1,2", "--data", data}, "--weights has 2 values for 1 plugins"},
+		{[]string{"--plugin", "builtin:math", "--weights", "1,2", "--data", data}, "reward_weights (--weights) has 2 values for 1 plugins"},
 		{[]string{"--plugin", "./no-such-plugin", "--data", data}, "no-such-plugin: start: plugin failed to start"},
-		{[]string{"--plugin", "builtin:math", "--data", data, "temperature=1"}, `key "temperature"`},
-		{[]string{"--plugin", "builtin:math", "--setting", "nope.x=1", "--data", data}, `no --plugin named "nope"`},
+		{[]string{"--plugin", "builtin:math", "--data", data, "plugin_timout=3"}, "unknown key `plugin_timout` (did you mean `plugin_timeout`?)"},
+		{[]string{"--plugin", "builtin:math", "--setting", "nope.x=1", "--data", data}, `no plugin named "nope"`},
 	}
 	for _, c := range cases {
 		_, err := runCLI(t, append([]string{"reward"}, c.args...)...)

@@ -23,7 +23,11 @@ type Sampling struct {
 	// RepetitionPenaltyLogitsProcessor); 1 disables it.
 	RepetitionPenalty float64
 	MaxTokens         int // max_completion_length
-	Seed              int64
+	// Seed determines the randomness of one Generate call: the same request with the same seed
+	// gives the same completions (backends/local: completion j of prompt i depends only on
+	// (Seed, i, j), however the request is batched). Callers pass a different seed per call
+	// (e.g. config seed + global step) to get fresh samples, as vLLM's per-request seed works.
+	Seed int64
 }
 
 // Prompt is one prompt, as text or as token ids (ids win when both are set).

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs several GPU checks in one device session and packs their outputs into $OUT/results.tgz
+# (the device tool brings back only a few files).
+#   scripts/gpu/all.sh model_parity sampler_parity sampler_bench optim_parity grpo_parity ...
+# Each NAME runs scripts/gpu/NAME.sh with OUT=/tmp/gpu-results/NAME. Build first, here:
+#   go build -o bin/grpo ./cmd/grpo && go test -c -o bin/optim.test ./core/optim   (carry bin/)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+export GOMLX_BACKEND="${GOMLX_BACKEND:-xla:/opt/torch/.venv/lib/python3.12/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so}"
+export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1 NCCL_NVLS_ENABLE=0
+final=${OUT:-/tmp/out}
+res=/tmp/gpu-results
+mkdir -p "$res" "$final"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$res/card.txt"
+date -u +%FT%TZ >>"$res/card.txt"
+status=0
+for name in "$@"; do
+  echo "=================== $name"
+  start=$(date +%s)
+  mkdir -p "$res/$name"
+  OUT="$res/$name" bash "scripts/gpu/$name.sh" >"$res/$name/stdout.log" 2>&1
+  rc=$?
+  [ $rc -eq 0 ] || status=1
+  grep -E "PASS|FAIL|\|" "$res/$name/stdout.log" | tail -40
+  echo "--- $name: rc=$rc in $(( $(date +%s) - start ))s"
+done
+tar czf "$final/results.tgz" -C "$res" .
+exit $status

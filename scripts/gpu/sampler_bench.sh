@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Decode throughput of grpo's local sampler vs transformers' generate on one GPU (issue 7):
+# Qwen2-0.5B-shaped random model, bf16, batch 64 and 256, 64 prompt + 256 new tokens, plus the
+# fraction of the bandwidth roofline (the card's copy bandwidth is measured in PyTorch).
+# On the dev machine first:  go build -o bin/grpo ./cmd/grpo   (carry bin/ along)
+# Then on the GPU machine:   scripts/gpu/sampler_bench.sh [--host-loop]
+# Prints PASS/FAIL lines for the targets and a Markdown table for BENCHMARKS.md; writes
+# $OUT/sampler_bench.{md,json,log}.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export GOMLX_BACKEND="${GOMLX_BACKEND:-xla:/opt/torch/.venv/lib/python3.12/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so}"
+export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1
+OUT=${OUT:-/tmp/sampler_bench}
+mkdir -p "$OUT"
+[ -x bin/grpo ] || { echo "FAIL: bin/grpo missing: build it with 'go build -o bin/grpo ./cmd/grpo' and carry bin/" >&2; exit 1; }
+python3 scripts/gpu/sampler_bench.py --grpo bin/grpo --out "$OUT" "$@" 2>&1 | tee "$OUT/sampler_bench.log"
+exit "${PIPESTATUS[0]}"
