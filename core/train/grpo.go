@@ -22,10 +22,11 @@ import (
 //     without gradient (grpo.py:846-855);
 //  4. update   the loss and its gradient, micro-batch by micro-batch (per_device_train_batch_size
 //     rows each), in backward chunks of backprop_accumulation_* rows (grpo.py:1203-1257).
-func (t *GRPO) Step(ctx context.Context, gs int64, mb *MicroBatches) (StepResult, error) {
+func (t *GRPO) Step(ctx context.Context, gs int64, mb *MicroBatches) (_ StepResult, err error) {
 	var tm stepTimes
 	m := grpo.NewStepMetrics(t.scorer.names, t.ref != nil, true)
-	t.before = t.dataState() // what an abort checkpoint must hold: the state before this step
+	t.before, t.failed = t.dataState(), false
+	defer func() { t.failed = err != nil }() // State then reports t.before (see CheckpointedFailure)
 
 	start := time.Now()
 	if err := t.sync(ctx, gs); err != nil {

@@ -36,16 +36,16 @@ func (t *GRPO) dataState() json.RawMessage {
 	return b
 }
 
-// State is the data position after the last finished step. Every random draw of GRPO is derived
-// from the seed and the step (sampler passes, generation seeds, completion sampling), so there is
-// no RNG state to save.
+// State is the data position after the last finished step — after a failed step, the position
+// before it, so that a resume repeats that step. Every random draw of GRPO is derived from the
+// seed and the step (sampler passes, generation seeds, completion sampling), so there is no RNG
+// state to save.
 func (t *GRPO) State() (data, rng json.RawMessage, err error) {
+	if t.failed {
+		return t.before, nil, nil
+	}
 	return t.dataState(), nil, nil
 }
-
-// StateBeforeStep is the data position before the step now running: the state a checkpoint
-// written after a failed step must hold, so that resuming repeats that step.
-func (t *GRPO) StateBeforeStep() json.RawMessage { return t.before }
 
 // Restore moves the sampler (and the num_iterations buffer) to a checkpoint's position. The
 // generator is re-synced before the next generation: it may hold other weights.
@@ -103,6 +103,5 @@ func (t *GRPO) LoadCheckpoint(dir string) error {
 	if err := t.ref.model.CopyWeightsFrom(saved); err != nil {
 		return fmt.Errorf("loading the reference model: %w", err)
 	}
-	t.ref.release()
-	return nil
+	return t.ref.release()
 }

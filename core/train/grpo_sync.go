@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/grpo-dev/grpo/core/data"
 	"github.com/grpo-dev/grpo/core/generate"
 	"github.com/grpo-dev/grpo/core/model"
 )
@@ -47,4 +48,22 @@ func (t *GRPO) sync(ctx context.Context, gs int64) error {
 		t.log.Debug("reference model synced", "step", gs, "alpha", t.cfg.RefModelMixupAlpha, "distance", dist)
 	}
 	return nil
+}
+
+// Evaluate measures the policy on held-out examples as `grpo run` reports it: greedy completions
+// (max_completion_length tokens) scored by the training rewards, a problem counting as solved
+// when its weighted total reaches the sum of the positive reward weights (full marks; accuracy
+// for a 0/1 correctness reward). The generator is synced to the policy's current weights first.
+func (t *GRPO) Evaluate(ctx context.Context, examples []data.Example) (EvalResult, error) {
+	if err := t.gen.SyncWeights(ctx, policyWeights{policy: t.policy, step: -1}); err != nil && !errors.Is(err, generate.ErrUnsupported) {
+		return EvalResult{}, fmt.Errorf("evaluation: syncing the policy's weights to the generation backend: %w", err)
+	}
+	t.synced = -1
+	weights := t.cfg.RewardWeightsOrOnes()
+	full := 0.0
+	for _, w := range weights {
+		full += max(w, 0)
+	}
+	return Evaluate(ctx, t.gen, examples, t.scorer.rewards, weights, EvalConfig{MaxTokens: t.cfg.MaxCompletionLength,
+		MaxPromptTokens: t.cfg.MaxPromptLength, Seed: t.cfg.Seed, Threshold: full})
 }

@@ -54,6 +54,7 @@ type GRPO struct {
 	refSynced int64           // last step at which the reference was synced
 	buffer    *stepBuffer     // the rows being trained on, reused for num_iterations steps
 	before    json.RawMessage // data state before the running step
+	failed    bool            // the last step failed: State reports before
 }
 
 // GRPOOptions are the GRPO task's settings that do not come from the configuration.

@@ -38,44 +38,61 @@ func newReference(ref *model.Model, policy *model.Model, lp grpo.LogProbsConfig,
 			return nil, err
 		}
 	}
-	if offload {
-		r.toHost()
+	if err := r.release(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
 
 // logProbs fills RefLogProbs of rows.
 func (r *reference) logProbs(rows []*sampleRow, chunk int, pad int32) error {
-	defer r.release()
-	return r.prober.fill(rows, chunk, pad, func(row *sampleRow, lp []float32) { row.RefLogProbs = append([]float32(nil), lp...) })
+	if err := r.prober.fill(rows, chunk, pad, func(row *sampleRow, lp []float32) { row.RefLogProbs = append([]float32(nil), lp...) }); err != nil {
+		return err
+	}
+	return r.release()
 }
 
 // syncWith moves the reference toward the policy: θ_ref ← α·θ + (1−α)·θ_ref. It returns
 // ‖θ − θ_ref‖ before the update.
 func (r *reference) syncWith(alpha float64) (float64, error) {
-	defer r.release()
-	return r.sync.Sync(alpha)
+	dist, err := r.sync.Sync(alpha)
+	if err != nil {
+		return 0, err
+	}
+	return dist, r.release()
 }
 
 // release puts the weights back in host memory when offloading.
-func (r *reference) release() {
+func (r *reference) release() error {
 	if r.offload {
-		r.toHost()
+		return r.toHost()
 	}
+	return nil
 }
 
-// toHost makes sure every weight has a host copy and drops its device copy.
-func (r *reference) toHost() {
+// toHost replaces every weight by a host-only copy and frees its device buffer; the next use
+// transfers it back. (A fresh local tensor, rather than dropping the device side of the live
+// one: GoMLX tensors holding both copies misbehave when a later call donates them, as the
+// reference sync does.)
+func (r *reference) toHost() error {
 	for _, v := range r.model.Variables() {
 		t, err := v.Value()
-		if err != nil || t == nil {
+		if err != nil {
+			return fmt.Errorf("offloading the reference model: %w", err)
+		}
+		if !t.IsOnDevice(0) || t.IsShared() { // already host-only, or host memory is device memory
 			continue
 		}
-		if err := t.ConstFlatData(func(any) {}); err != nil { // materialise the host copy
-			continue
+		host, err := t.LocalClone()
+		if err != nil {
+			return fmt.Errorf("offloading the reference model: %s: %w", v.Path(), err)
 		}
-		_ = t.InvalidateOnDevice()
+		if err := v.SetValue(host); err != nil {
+			return fmt.Errorf("offloading the reference model: %s: %w", v.Path(), err)
+		}
+		t.FinalizeAll()
 	}
+	return nil
 }
 
 func (r *reference) close() {

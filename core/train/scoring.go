@@ -24,7 +24,8 @@ const (
 	RewardFailureZero = "zero"
 )
 
-// RewardError reports a reward plugin that failed with reward_failure = "error".
+// RewardError reports a reward plugin that failed with reward_failure = "error". It is a
+// CheckpointedFailure: the skeleton saves a checkpoint of the last finished step before stopping.
 type RewardError struct {
 	Reward string // the reward's name
 	Step   int64  // the optimizer step being trained (1-based)
@@ -44,6 +45,9 @@ func (e *RewardError) Error() string {
 }
 
 func (e *RewardError) Unwrap() error { return e.Err }
+
+// SetCheckpoint records the checkpoint the skeleton saved before stopping (CheckpointedFailure).
+func (e *RewardError) SetCheckpoint(dir string) { e.Checkpoint = dir }
 
 // scorer runs every configured reward on a round's samples (RLT trainers/grpo.py:1068-1104: each
 // reward function gets the prompts, the completions and the row's other columns).
@@ -107,7 +111,7 @@ func (s *scorer) score(ctx context.Context, seed int64, samples []reward.Sample,
 			case RewardFailureError:
 				return nil, failures, &RewardError{Reward: s.names[k], Step: step, Err: err}
 			case RewardFailureSkipBatch:
-				s.log.Warn("reward failed; skipping this optimizer step (reward_failure = skip_batch)", "reward", s.names[k], "step", step, "error", err)
+				s.log.Warn("reward failed; dropping this generation round for the next one (reward_failure = skip_batch)", "reward", s.names[k], "step", step, "error", err)
 				return nil, failures, nil
 			case RewardFailureZero:
 				s.log.Warn("reward failed; scoring this round 0 (reward_failure = zero)", "reward", s.names[k], "step", step, "error", err)

@@ -1,0 +1,335 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/grpo-dev/grpo/core/config"
+
+	"github.com/grpo-dev/grpo/core/optim"
+	"github.com/grpo-dev/grpo/core/reward"
+)
+
+func ptrTo[T any](v T) *T { return &v }
+
+// gradStep runs one GRPO step of cfg on a fresh fixture through optim's accumulation path (no
+// update applied) and returns the task, the step's metrics and the accumulated gradient.
+func gradStep(t *testing.T, cfg *config.Config) (*GRPO, map[string]float64, []float64) {
+	t.Helper()
+	m := loadTiny(t)
+	task, err := NewGRPO(cfg, m, byteTok{}, &scriptedGen{}, []reward.Reward{&letterReward{name: "a", letter: 'a'}}, prompts(12), GRPOOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(task.Close)
+	opt, err := optim.New(m.Store, optim.Config{Beta1: 0.9, Beta2: 0.999, Reduction: task.Reduction()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step, err := opt.NewStep(m.Backend(), task.Loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := &MicroBatches{step: step, lr: 0}
+	mb.n = 1 // always take the accumulation path, so the gradient stays readable
+	res, err := task.Step(context.Background(), 0, mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var grad []float64
+	for _, v := range m.Variables() {
+		acc := m.Store.GetVariable(optim.ScopeGradAcc + v.Path())
+		if acc == nil {
+			t.Fatalf("no gradient accumulator for %s", v.Path())
+		}
+		for _, x := range tensors.MustCopyFlatData[float32](acc.MustValue()) {
+			grad = append(grad, float64(x))
+		}
+	}
+	return task, res.Metrics, grad
+}
+
+// TestGRPOLossNormalisation checks the step's loss against hand-derived values for every
+// loss_type, with 2 micro-batches of 8 rows each run as 2 backward chunks. With one policy
+// update per generation the ratio π/π_old is exactly 1 and β = 0, so each token's loss is −A_i
+// and the reductions are plain arithmetic on the advantages and completion lengths n_i. (For
+// grpo, truncated completions are masked out: otherwise the group-centred advantages sum to
+// zero and so does the loss, which would check nothing.)
+func TestGRPOLossNormalisation(t *testing.T) {
+	for _, lt := range []string{"grpo", "bnpo", "dr_grpo", "dapo"} {
+		t.Run(lt, func(t *testing.T) {
+			cfg := grpoConfig(t, t.TempDir())
+			cfg.LossType = lt
+			cfg.GradientAccumulationSteps = 2
+			cfg.BackpropAccumulationSteps = ptrTo(2)
+			cfg.MaskTruncatedCompletions = lt == "grpo"
+			task, metrics, _ := gradStep(t, cfg)
+			rows := task.buffer.Rows
+			b, ga, lmax := 8, 2, cfg.MaxCompletionLength
+			var want, sumAN, tokens float64
+			for _, r := range rows {
+				n := 0.0
+				for _, v := range r.LossMask {
+					n += float64(v)
+				}
+				if n > 0 {
+					want -= r.Advantage / float64(ga*b) // grpo: mean over sequences of the token mean
+				}
+				sumAN += r.Advantage * n
+				tokens += n
+			}
+			switch lt {
+			case "dr_grpo":
+				want = -sumAN / float64(b*lmax*ga)
+			case "dapo":
+				want = -sumAN / tokens
+			case "bnpo":
+				want = 0
+				for i := range ga {
+					var an, n float64
+					for _, r := range rows[i*b : (i+1)*b] {
+						for _, v := range r.LossMask {
+							an += r.Advantage * float64(v)
+							n += float64(v)
+						}
+					}
+					want -= an / n / float64(ga)
+				}
+			}
+			if got := metrics["loss"]; math.Abs(got-want) > 1e-6 {
+				t.Errorf("loss = %.8f, want %.8f", got, want)
+			}
+			if math.Abs(want) < 1e-3 {
+				t.Errorf("degenerate case: the expected loss %.2g is ~0 and checks nothing", want)
+			}
+		})
+	}
+}
+
+// TestGRPOChunkingKeepsGradient: splitting each micro-batch into backward chunks
+// (backprop_accumulation_micro_batch_size) gives the gradient of one pass over the micro-batch,
+// for every loss_type.
+func TestGRPOChunkingKeepsGradient(t *testing.T) {
+	for _, lt := range []string{"grpo", "bnpo", "dr_grpo", "dapo"} {
+		t.Run(lt, func(t *testing.T) {
+			var grads [][]float64
+			for _, chunk := range []*int{nil, ptrTo(2)} {
+				cfg := grpoConfig(t, t.TempDir())
+				cfg.LossType = lt
+				cfg.GradientAccumulationSteps = 2
+				cfg.BackpropAccumulationMicroBatchSize = chunk
+				_, _, g := gradStep(t, cfg)
+				grads = append(grads, g)
+			}
+			scale, diff := 0.0, 0.0
+			for i := range grads[0] {
+				scale = max(scale, math.Abs(grads[0][i]))
+				diff = max(diff, math.Abs(grads[0][i]-grads[1][i]))
+			}
+			if scale == 0 {
+				t.Fatal("zero gradient: the test checks nothing")
+			}
+			if diff > 1e-5*scale {
+				t.Errorf("gradients differ by up to %g (largest component %g) between 1 and 4 chunks per micro-batch", diff, scale)
+			}
+		})
+	}
+}
+
+// TestGRPOGenerationRounds: one generation round serves generation_aggregation_steps
+// micro-batches (RLT's buffer), so a step of GA micro-batches makes GA/S Generate calls.
+func TestGRPOGenerationRounds(t *testing.T) {
+	for _, s := range []int{1, 2} {
+		cfg := grpoConfig(t, t.TempDir())
+		cfg.GradientAccumulationSteps = 2
+		cfg.GenerationAggregationSteps = ptrTo(s)
+		cfg.MaxSteps = 2
+		cfg.SaveStrategy = "no"
+		cfg.SaveFinalModel = false
+		tr, task, _ := newGRPOTrainer(t, cfg, []reward.Reward{&letterReward{name: "a", letter: 'a'}}, Options{})
+		if err := tr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		gen := task.gen.(*scriptedGen)
+		if want := 2 * 2 / s; gen.calls != want {
+			t.Errorf("generation_aggregation_steps = %d: %d Generate calls in 2 steps, want %d", s, gen.calls, want)
+		}
+		// Each round holds b·S rows: K = b·S/G prompts.
+		if want := 8 * s / 4; task.sampler.PromptsPerChunk() != want {
+			t.Errorf("generation_aggregation_steps = %d: %d prompts per round, want %d", s, task.sampler.PromptsPerChunk(), want)
+		}
+	}
+}
+
+// TestGRPORewardFailureError: with reward_failure = "error" a failing reward stops training with
+// a checkpoint of the last finished step; resuming from it gives the uninterrupted run's metrics
+// and weights.
+func TestGRPORewardFailureError(t *testing.T) {
+	straightDir := t.TempDir()
+	cfg := grpoConfig(t, straightDir)
+	cfg.SaveSteps = 10
+	tr, _, straight := newGRPOTrainer(t, cfg, []reward.Reward{&letterReward{name: "a", letter: 'a'}}, Options{})
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	cfg = grpoConfig(t, dir)
+	cfg.SaveSteps = 10
+	tr, _, _ = newGRPOTrainer(t, cfg, []reward.Reward{&letterReward{name: "a", letter: 'a', failAt: 2}}, Options{})
+	err := tr.Run(context.Background())
+	var rerr *RewardError
+	if !errors.As(err, &rerr) {
+		t.Fatalf("Run = %v, want a *RewardError", err)
+	}
+	if !errors.Is(err, errScripted) || rerr.Step != 2 || rerr.Reward != "a" {
+		t.Errorf("error %q: want the scripted failure of reward \"a\" at step 2", err)
+	}
+	if want := filepath.Join(dir, "checkpoint-1"); rerr.Checkpoint != want {
+		t.Fatalf("checkpoint %q, want %q", rerr.Checkpoint, want)
+	}
+	if !strings.Contains(err.Error(), "resume_from_checkpoint=latest") {
+		t.Errorf("error %q does not say how to resume", err)
+	}
+
+	cfg.ResumeFromCheckpoint = ptrTo("latest")
+	tr, _, resumed := newGRPOTrainer(t, cfg, []reward.Reward{&letterReward{name: "a", letter: 'a'}}, Options{})
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := withoutTiming(readMetrics(t, straightDir)), withoutTiming(readMetrics(t, dir)); !reflect.DeepEqual(a, b) {
+		t.Errorf("metrics after the failure and resume differ from the straight run:\n%v\n%v", b, a)
+	}
+	if !bytes.Equal(weightBytes(t, straight), weightBytes(t, resumed)) {
+		t.Error("final weights differ from the straight run")
+	}
+}
+
+// TestGRPORewardFailureZeroAndSkip: "zero" scores the failed round 0 and trains on; "skip_batch"
+// replaces the failed round with the sampler's next one. Both count the failure.
+func TestGRPORewardFailureZeroAndSkip(t *testing.T) {
+	for _, mode := range []string{RewardFailureZero, RewardFailureSkipBatch} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := grpoConfig(t, dir)
+			cfg.RewardFailure = mode
+			cfg.SaveStrategy = "no"
+			tr, task, _ := newGRPOTrainer(t, cfg, []reward.Reward{&letterReward{name: "a", letter: 'a', failAt: 2}}, Options{})
+			if err := tr.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			rows := readMetrics(t, dir)
+			if len(rows) != 3 {
+				t.Fatalf("%d metrics rows, want 3", len(rows))
+			}
+			for i, r := range rows {
+				wantFail := 0.0
+				if i == 1 {
+					wantFail = 1
+				}
+				if r["reward_failures"] != wantFail {
+					t.Errorf("step %d: reward_failures = %v, want %v", i+1, r["reward_failures"], wantFail)
+				}
+			}
+			calls := task.gen.(*scriptedGen).calls
+			switch mode {
+			case RewardFailureZero:
+				if rows[1]["reward"] != 0 || rows[1]["rewards/a/mean"] != 0 {
+					t.Errorf("step 2 rewards %v / %v, want 0 (scored zero)", rows[1]["reward"], rows[1]["rewards/a/mean"])
+				}
+				if calls != 3 {
+					t.Errorf("%d Generate calls, want 3", calls)
+				}
+			case RewardFailureSkipBatch:
+				if rows[1]["skipped_batches"] != 1 || rows[1]["reward"] == 0 {
+					t.Errorf("step 2: skipped_batches %v, reward %v; want 1 and the replacement round's reward", rows[1]["skipped_batches"], rows[1]["reward"])
+				}
+				if calls != 4 {
+					t.Errorf("%d Generate calls, want 4 (3 steps + 1 replacement round)", calls)
+				}
+			}
+		})
+	}
+}
+
+// alwaysFails is a reward whose every call fails.
+type alwaysFails struct{}
+
+func (alwaysFails) Name() string { return "broken" }
+func (alwaysFails) Close() error { return nil }
+func (alwaysFails) Score(context.Context, int64, []reward.Sample) (reward.Scores, error) {
+	return reward.Scores{}, errScripted
+}
+
+// TestGRPOSkipBatchGivesUp: a reward that always fails cannot make skip_batch loop forever.
+func TestGRPOSkipBatchGivesUp(t *testing.T) {
+	cfg := grpoConfig(t, t.TempDir())
+	cfg.RewardFailure = RewardFailureSkipBatch
+	tr, _, _ := newGRPOTrainer(t, cfg, []reward.Reward{alwaysFails{}}, Options{})
+	err := tr.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "in a row lost to reward failures") {
+		t.Fatalf("Run = %v, want the give-up error", err)
+	}
+}
+
+// TestGRPOResumeWithBufferAndReference: with num_iterations = 2 a checkpoint between the two
+// uses of a generation holds the buffered rows, and with beta > 0 and sync_ref_model it holds the
+// moved reference model; resuming there gives the straight run's metrics and weights.
+func TestGRPOResumeWithBufferAndReference(t *testing.T) {
+	base := func(dir string) *config.Config {
+		cfg := grpoConfig(t, dir)
+		cfg.NumIterations = 2
+		cfg.Beta = 0.1
+		cfg.SyncRefModel = true
+		cfg.RefModelSyncSteps = 1
+		cfg.RefModelMixupAlpha = 0.5
+		cfg.OffloadUntrainedModels = true
+		cfg.MaxSteps = 4
+		cfg.LearningRate = 1e-2
+		return cfg
+	}
+	rw := func() []reward.Reward { return []reward.Reward{&letterReward{name: "a", letter: 'a'}} }
+	straightDir := t.TempDir()
+	tr, _, straight := newGRPOTrainer(t, base(straightDir), rw(), Options{})
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	first := base(dir)
+	first.MaxSteps = 3 // stops in the middle of the second generation's two uses
+	tr, _, _ = newGRPOTrainer(t, first, rw(), Options{})
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoint-3", refModelDir, "model.safetensors")); err != nil {
+		t.Fatalf("checkpoint-3 has no reference model: %v", err)
+	}
+	second := base(dir)
+	second.ResumeFromCheckpoint = ptrTo("latest")
+	tr, task, resumed := newGRPOTrainer(t, second, rw(), Options{})
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if calls := task.gen.(*scriptedGen).calls; calls != 0 {
+		t.Errorf("the resumed run generated %d times; step 4 reuses the checkpointed generation", calls)
+	}
+	a, b := withoutTiming(readMetrics(t, straightDir)), withoutTiming(readMetrics(t, dir))
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("metrics differ:\nstraight %v\nresumed  %v", a, b)
+	}
+	if _, ok := a[3]["kl"]; !ok {
+		t.Error("no kl metric with beta > 0")
+	}
+	if !bytes.Equal(weightBytes(t, straight), weightBytes(t, resumed)) {
+		t.Error("final weights differ from the straight run")
+	}
+}
