@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -49,7 +50,8 @@ Backends: "local" (the GoMLX sampler, same device and weights as the policy), an
 (a generation backend plugin), "vllm" (not in this build yet). GOMLX_BACKEND picks the device
 ("go" = CPU; "xla:/path/xla_cuda_plugin.so" = a CUDA GPU). Ctrl-C stops after the current step
 with a checkpoint.`,
-	Flags:  append(configFlags(), pluginHostFlags()...),
+	Flags: append(append(configFlags(), pluginHostFlags()...),
+		&cli.StringFlag{Name: "cpu-profile", Usage: "write a pprof CPU profile of the whole run to this file", TakesFile: true}),
 	Action: runRun,
 }
 
@@ -60,6 +62,13 @@ const defaultPlugin = "rewards/math.wasm"
 
 func runRun(ctx context.Context, c *cli.Command) error {
 	useSequentialGoBackend()
+	if p := c.String("cpu-profile"); p != "" {
+		stop, err := startCPUProfile(p)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	runFile, overrides := splitRunFile(c.Args().Slice())
 	for _, a := range overrides {
 		if !strings.Contains(a, "=") {
@@ -232,6 +241,19 @@ func openGenerator(ctx context.Context, cfg *config.Config, policy *model.Model,
 	default:
 		return proc.OpenGenerator(ctx, b, cfg.BackendSettings, proc.Options{})
 	}
+}
+
+// startCPUProfile starts a pprof CPU profile written to path; stop ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func closeAll(rs []reward.Reward) {

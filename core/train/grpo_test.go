@@ -12,8 +12,10 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/grpo-dev/grpo/core/config"
 
+	"github.com/grpo-dev/grpo/core/config"
+	"github.com/grpo-dev/grpo/core/grpo"
+	"github.com/grpo-dev/grpo/core/model"
 	"github.com/grpo-dev/grpo/core/optim"
 	"github.com/grpo-dev/grpo/core/reward"
 )
@@ -331,5 +333,62 @@ func TestGRPOResumeWithBufferAndReference(t *testing.T) {
 	}
 	if !bytes.Equal(weightBytes(t, straight), weightBytes(t, resumed)) {
 		t.Error("final weights differ from the straight run")
+	}
+}
+
+// TestCompletionLogProbsMatchFullForward checks the packed layout (rows of different prompt and
+// completion lengths, right-padded, completions gathered per row) against each row run alone
+// through the model's plain forward pass, with the log-softmax taken in float64.
+func TestCompletionLogProbsMatchFullForward(t *testing.T) {
+	m := loadTiny(t)
+	rows := []*sampleRow{
+		{Prompt: []int32{10, 11, 12}, Completion: []int32{20, 21, 22, 2}},
+		{Prompt: []int32{13, 14, 15, 16, 17, 18, 19}, Completion: []int32{23}},
+		{Prompt: []int32{30}, Completion: []int32{31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47}},
+	}
+	for _, r := range rows {
+		r.LossMask = make([]float32, len(r.Completion))
+	}
+	p, err := newLogProber(m, grpo.LogProbsConfig{Temperature: 0.7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	got := map[int][]float32{}
+	if err := p.fill(rows, 3, 0, func(r *sampleRow, lp []float32) {
+		for i := range rows {
+			if rows[i] == r {
+				got[i] = append([]float32(nil), lp...)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rows {
+		seq := append(append([]int32{}, r.Prompt...), r.Completion...)
+		logits, err := m.ComputeLogits(model.LeftPad([][]int32{seq}, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := m.Config.VocabSize
+		flat := tensors.MustCopyFlatData[float32](logits)
+		if len(got[i]) != len(r.Completion) {
+			t.Fatalf("row %d: %d log-probs for %d completion tokens", i, len(got[i]), len(r.Completion))
+		}
+		for j, target := range r.Completion {
+			z := flat[(len(r.Prompt)-1+j)*v : (len(r.Prompt)+j)*v]
+			mx := math.Inf(-1)
+			for _, x := range z {
+				mx = math.Max(mx, float64(x)/0.7)
+			}
+			sum := 0.0
+			for _, x := range z {
+				sum += math.Exp(float64(x)/0.7 - mx)
+			}
+			want := float64(z[target])/0.7 - mx - math.Log(sum)
+			if d := math.Abs(float64(got[i][j]) - want); d > 2e-5 {
+				t.Errorf("row %d token %d: log-prob %.7f, full forward gives %.7f", i, j, got[i][j], want)
+			}
+		}
 	}
 }

@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 	gm "github.com/gomlx/gomlx/ml/model"
@@ -11,21 +13,28 @@ import (
 	"github.com/grpo-dev/grpo/core/model"
 )
 
-// completionLogProbs runs m over a sequenceChunk's tokens and returns the log-probs of the
-// completion targets [B, Lc] (and their entropy with cfg.Entropy) — TRL/RLT _get_per_token_logps
-// (RLT trainers/grpo.py:658-671): the hidden state at column Lp−1+j predicts completion token j.
-// The [B, Lc, V] logits are never materialised (core/grpo's chunked log-softmax).
-func completionLogProbs(m *model.Model, tokens, positions, mask, targets *Node, cfg grpo.LogProbsConfig) (lp, ent *Node) {
-	h := m.Forward(model.Inputs{Tokens: tokens, Positions: positions, Mask: mask})
-	t := tokens.Shape().Dim(1)
+// completionLogProbs runs m over a sequenceChunk's packed rows and returns the log-probs of the
+// completion targets [B, Lc] (and their entropy with cfg.Entropy) — TRL/RLT
+// _get_per_token_logps (RLT trainers/grpo.py:658-671): the hidden state at column starts_i−1+j
+// predicts completion token j of row i. The [B, Lc, V] logits are never materialised (core/grpo's
+// chunked log-softmax).
+func completionLogProbs(m *model.Model, tokens, positions, mask, starts, targets *Node, cfg grpo.LogProbsConfig) (lp, ent *Node) {
+	h := m.Forward(model.Inputs{Tokens: tokens, Positions: positions, Mask: mask}) // [B, T, D]
+	g := h.Graph()
+	b, t, d := h.Shape().Dim(0), h.Shape().Dim(1), h.Shape().Dim(2)
 	lc := targets.Shape().Dim(1)
-	h = Slice(h, AxisRange(), AxisRange(t-lc-1, t-1), AxisRange())
-	return grpo.TokenLogProbs(h, m.OutputWeights(h.Graph()), targets, cfg)
+	// Row-major index of the hidden state predicting each target: i·T + clamp(starts_i − 1 + j).
+	col := Add(InsertAxes(ConvertDType(starts, dtypes.Int32), 1), Iota(g, shapes.Make(dtypes.Int32, 1, lc), 1))
+	col = ClipScalar(AddScalar(col, -1), 0, float64(t-1))
+	row := MulScalar(Iota(g, shapes.Make(dtypes.Int32, b, 1), 0), float64(t))
+	idx := Reshape(Add(row, col), b*lc, 1)
+	h = Reshape(Gather(Reshape(h, b*t, d), idx), b, lc, d)
+	return grpo.TokenLogProbs(h, m.OutputWeights(g), targets, cfg)
 }
 
-// lossInputs says which optional inputs the loss graph takes, in this order after the fixed six
-// (tokens, positions, mask, targets, loss mask, advantages): old log-probs, reference log-probs,
-// the dapo normaliser.
+// lossInputs says which optional inputs the loss graph takes, in this order after the fixed seven
+// (tokens, positions, mask, starts, targets, loss mask, advantages): old log-probs, reference
+// log-probs, the dapo normaliser.
 type lossInputs struct {
 	old, ref, items bool
 }
@@ -83,9 +92,9 @@ func newLossSpec(lossType string, beta, eps, epsHigh float64, maxCompletion, ga,
 // loss statistics [NumLossStats] and per-sequence clip fractions [B, 2] of core/grpo.
 func (s lossSpec) lossFn(policy *model.Model) func(*gm.Scope, []*Node) (*Node, []*Node) {
 	return func(_ *gm.Scope, in []*Node) (*Node, []*Node) {
-		lp, ent := completionLogProbs(policy, in[0], in[1], in[2], in[3], s.lp)
-		li := grpo.LossInputs{LogProbs: lp, Entropy: ent, Mask: in[4], Advantages: in[5]}
-		k := 6
+		lp, ent := completionLogProbs(policy, in[0], in[1], in[2], in[3], in[4], s.lp)
+		li := grpo.LossInputs{LogProbs: lp, Entropy: ent, Mask: in[5], Advantages: in[6]}
+		k := 7
 		if s.inputs.old {
 			li.OldLogProbs = in[k]
 			k++
@@ -108,7 +117,7 @@ func (s lossSpec) args(c sequenceChunk, rows []*sampleRow, items int) []any {
 	for i, r := range rows {
 		adv[i] = float32(r.Advantage)
 	}
-	a := []any{c.Tokens, c.Positions, c.Mask, c.Targets, c.LossMask, adv}
+	a := []any{c.Tokens, c.Positions, c.Mask, c.Starts, c.Targets, c.LossMask, adv}
 	if s.inputs.old {
 		a = append(a, perToken(rows, c.Lc, func(r *sampleRow) []float32 { return r.OldLogProbs }))
 	}
@@ -129,8 +138,8 @@ type logProber struct {
 }
 
 func newLogProber(m *model.Model, cfg grpo.LogProbsConfig) (*logProber, error) {
-	exec, err := gm.NewExec(m.Backend(), m.Store, func(_ *gm.Scope, tokens, positions, mask, targets *Node) *Node {
-		lp, _ := completionLogProbs(m, tokens, positions, mask, targets, cfg)
+	exec, err := gm.NewExec(m.Backend(), m.Store, func(_ *gm.Scope, tokens, positions, mask, starts, targets *Node) *Node {
+		lp, _ := completionLogProbs(m, tokens, positions, mask, starts, targets, cfg)
 		return lp
 	})
 	if err != nil {
@@ -146,7 +155,7 @@ func (p *logProber) fill(rows []*sampleRow, chunk int, pad int32, set func(r *sa
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
 		c := layoutChunk(part, pad)
-		out, err := p.exec.Exec(c.Tokens, c.Positions, c.Mask, c.Targets)
+		out, err := p.exec.Exec(c.Tokens, c.Positions, c.Mask, c.Starts, c.Targets)
 		if err != nil {
 			return err
 		}

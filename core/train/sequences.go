@@ -18,43 +18,47 @@ func roundUp(n int) int {
 }
 
 // sequenceChunk is a chunk of GRPO rows laid out for a forward pass of the policy over
-// prompt+completion (TRL's `torch.cat([prompt_ids, completion_ids], dim=1)`): prompts left-padded
-// to Lp columns, completions right-padded to Lc columns, so every row's completion starts at
-// column Lp and the hidden state at column Lp−1+j predicts completion token j.
+// prompt+completion (TRL's `torch.cat([prompt_ids, completion_ids], dim=1)`), packed: each row is
+// its prompt followed by its completion, right-padded to T columns (the longest prompt +
+// completion of the chunk, rounded up to sequenceBucket). Completion j of row i is predicted by
+// the hidden state at column Starts[i]−1+j. Packing rows this way instead of aligning all
+// completions at one column (prompts left-padded to the longest prompt) saves the columns by
+// which short prompts and long completions would otherwise pad each other — a third of the
+// demo's forward and backward work.
 type sequenceChunk struct {
-	Lp, Lc int
-	// Tokens, Positions and Mask are [rows][Lp+Lc]: ids (pad id in padding), rotary positions
-	// (cumsum(mask) − 1, pads at 1 as transformers' generate) and attention mask.
+	T, Lc int
+	// Tokens, Positions and Mask are [rows][T]: ids (pad id in padding), rotary positions
+	// (cumsum(mask) − 1, pads at 1 as transformers does) and attention mask.
 	Tokens, Positions, Mask [][]int32
+	// Starts [rows] is the column of each row's first completion token (its prompt length).
+	Starts []int32
 	// Targets [rows][Lc] are the completion ids (pad id after a completion ends).
 	Targets [][]int32
 	// LossMask [rows][Lc] is the completion mask of core/grpo (1 on tokens that count).
 	LossMask [][]float32
 }
 
-// layoutChunk pads rows into a sequenceChunk. The widths are the longest prompt and completion
-// of the chunk rounded up to sequenceBucket.
+// layoutChunk packs rows into a sequenceChunk.
 func layoutChunk(rows []*sampleRow, pad int32) sequenceChunk {
-	lp, lc := 0, 0
+	total, lc := 0, 0
 	for _, r := range rows {
-		lp = max(lp, len(r.Prompt))
+		total = max(total, len(r.Prompt)+len(r.Completion))
 		lc = max(lc, len(r.Completion))
 	}
-	c := sequenceChunk{Lp: roundUp(lp), Lc: roundUp(lc)}
-	t := c.Lp + c.Lc
+	c := sequenceChunk{T: roundUp(total), Lc: roundUp(lc)}
 	n := len(rows)
-	c.Tokens, c.Mask = make([][]int32, n), make([][]int32, n)
+	c.Tokens, c.Mask, c.Starts = make([][]int32, n), make([][]int32, n), make([]int32, n)
 	c.Targets, c.LossMask = make([][]int32, n), make([][]float32, n)
 	for i, r := range rows {
-		tok, msk := make([]int32, t), make([]int32, t)
-		off := c.Lp - len(r.Prompt)
-		for j := range t {
-			tok[j] = pad
-		}
-		copy(tok[off:], r.Prompt)
-		copy(tok[c.Lp:], r.Completion)
-		for j := off; j < c.Lp+len(r.Completion); j++ {
-			msk[j] = 1
+		tok, msk := make([]int32, c.T), make([]int32, c.T)
+		used := copy(tok, r.Prompt)
+		used += copy(tok[used:], r.Completion)
+		for j := range c.T {
+			if j < used {
+				msk[j] = 1
+			} else {
+				tok[j] = pad
+			}
 		}
 		tg, lm := make([]int32, c.Lc), make([]float32, c.Lc)
 		for j := range c.Lc {
@@ -62,7 +66,7 @@ func layoutChunk(rows []*sampleRow, pad int32) sequenceChunk {
 		}
 		copy(tg, r.Completion)
 		copy(lm, r.LossMask)
-		c.Tokens[i], c.Mask[i], c.Targets[i], c.LossMask[i] = tok, msk, tg, lm
+		c.Tokens[i], c.Mask[i], c.Starts[i], c.Targets[i], c.LossMask[i] = tok, msk, int32(len(r.Prompt)), tg, lm
 	}
 	c.Positions = model.PositionIDs(c.Mask)
 	return c
