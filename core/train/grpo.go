@@ -113,6 +113,9 @@ func (t *GRPO) backward(mb *MicroBatches, rows []*sampleRow, m *grpo.StepMetrics
 		if t.loss.itemsPerMicroBatch {
 			items = tokensOf(micro) * t.ga
 		}
+		if t.chunk < t.b {
+			micro = byLength(micro) // less padding per chunk; no loss_type depends on the grouping
+		}
 		for j := 0; j < t.b; j += t.chunk {
 			part := micro[j : j+t.chunk]
 			c := layoutChunk(part, t.pad)

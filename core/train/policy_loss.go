@@ -152,6 +152,7 @@ func newLogProber(m *model.Model, cfg grpo.LogProbsConfig) (*logProber, error) {
 // fill computes the log-probs of rows (one forward pass per chunk of at most chunk rows) and
 // stores them with set.
 func (p *logProber) fill(rows []*sampleRow, chunk int, pad int32, set func(r *sampleRow, lp []float32)) error {
+	rows = byLength(rows)
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
 		c := layoutChunk(part, pad)

@@ -1,6 +1,9 @@
 package train
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/grpo-dev/grpo/core/model"
 )
 
@@ -94,4 +97,16 @@ func tokensOf(rows []*sampleRow) int {
 		}
 	}
 	return n
+}
+
+// byLength returns the rows ordered by prompt+completion length (a copy; stable), so that
+// consecutive chunks hold rows of similar length and pad little. Every loss_type normalises by
+// quantities of the whole micro-batch or step (lossSpec), so how a micro-batch is cut into
+// backward chunks does not change its gradient.
+func byLength(rows []*sampleRow) []*sampleRow {
+	out := slices.Clone(rows)
+	slices.SortStableFunc(out, func(a, b *sampleRow) int {
+		return cmp.Compare(len(a.Prompt)+len(a.Completion), len(b.Prompt)+len(b.Completion))
+	})
+	return out
 }
