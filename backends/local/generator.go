@@ -11,7 +11,15 @@
 // then Gumbel-max, see processLogits), stops a row at any EOS id or max tokens, and stops the
 // loop when every row is done. Between segments the cache grows by a segment's worth of slots,
 // so each step's attention reads only the slots in use. The host sees only a few scalars per
-// segment and the tokens at the end.
+// segment and the tokens at the end. Inside the loop XLA updates the KV cache in place (loop
+// state); one step per call (HostLoop) returns a new cache every step, which XLA must copy
+// whole, since go-xla declares no input/output aliasing.
+//
+// What a decode step reads: in half precision the graphs run on the policy's inference copy
+// (model.Inference: weights in the compute dtype, q/k/v and gate/up stacked into one product
+// each), refreshed at every Generate; attention reads the cache in the compute dtype
+// (model.ForwardCached); the logits stay in the compute dtype, as transformers' lm_head returns
+// them, and the sampling passes read them as float32 values.
 //
 // Reproducibility: the noise of completion j of prompt i at step t depends only on (Seed, i, j,
 // t) (see noise.go), so a request gives the same completions for the same seed however it is
@@ -91,24 +99,28 @@ type Progress struct {
 
 // Stats describe the last Generate call (for benchmarks).
 type Stats struct {
-	Batches     int
-	Rows        int           // decode rows, padding rows included
-	Steps       int           // decode steps run (each advances every row by one token)
-	Tokens      int           // tokens in the returned completions
-	Prefill     time.Duration // prefill calls (compilation included on first use)
-	Decode      time.Duration // decode and grow calls, until the last segment's scalars are read
-	CacheSlots  int           // KV-cache slots of the last batch's last segment
-	DeviceCalls int
-	HostLoop    bool // decoded one step per device call (Options.Loop, or the loop failed to compile)
+	Batches int
+	Rows    int           // decode rows, padding rows included
+	Steps   int           // decode steps run (each advances every row by one token)
+	Tokens  int           // tokens in the returned completions
+	Prefill time.Duration // prefill calls (compilation included on first use)
+	Decode  time.Duration // decode and grow calls, until the last segment's scalars are read
+	// DecodeCalls is the part of Decode spent inside the decode and grow device calls (dispatch;
+	// on XLA a While loop mostly runs inside its call), DecodeReads the part spent reading each
+	// segment's Step and Active scalars (waiting for the device); the rest is host work.
+	DecodeCalls, DecodeReads time.Duration
+	CacheSlots               int // KV-cache slots of the last batch's last segment
+	DeviceCalls              int
+	HostLoop                 bool // decoded one step per device call (Options.Loop, or the loop failed to compile)
 }
 
 // Generator is the local sampler. Generate calls are serialised.
 type Generator struct {
 	policy *model.Model
-	// run is the model the graphs read: the policy itself in float32, else a shadow whose Store
-	// holds the weights in the compute dtype, refreshed from the policy's masters at every
-	// Generate (one cast per weight): decode reads half the bytes per step, and a weight update
-	// of the policy is always seen by the next Generate.
+	// run is the model the graphs read: the policy itself in float32, else the policy's
+	// inference copy (model.Inference: weights in the compute dtype, q/k/v and gate/up stacked),
+	// refreshed from the policy's masters at every Generate: decode reads half the bytes per step
+	// in fewer products, and a weight update of the policy is always seen by the next Generate.
 	run     *model.Model
 	tok     *tokenizer.Tokenizer
 	opts    Options
@@ -194,14 +206,13 @@ func stopIDs(m *model.Model, tok *tokenizer.Tokenizer, opts Options) ([]int32, i
 	return eos, 0
 }
 
-// makeShadow prepares the compute-dtype copy of the weights: the policy Model value with its
-// exported Store replaced (same config, options and backend), so that model code runs unchanged
-// and the variables it reads need no cast. The variables are created by the first refresh,
-// directly from the device tensors of the cast (no host copy).
+// makeShadow prepares the sampler's copy of the weights: the policy's inference copy
+// (model.Inference: the compute dtype, q/k/v and gate/up stacked), so that model code runs
+// unchanged on weights that need no cast and take two products per layer instead of five. Its
+// variables are created by the first refresh, directly from the device tensors the refresh
+// computes (no host copy).
 func (g *Generator) makeShadow() error {
-	shadow := *g.policy
-	shadow.Store = gm.NewStore()
-	g.run = &shadow
+	g.run = g.policy.Inference()
 	refresh, err := gm.NewExec(g.backend, g.policy.Store, refreshGraph(g.policy))
 	if err != nil {
 		return err
@@ -210,7 +221,7 @@ func (g *Generator) makeShadow() error {
 	return nil
 }
 
-// refreshShadow copies the policy's current weights into the shadow (cast on the device).
+// refreshShadow recomputes the inference copy from the policy's current weights (on the device).
 func (g *Generator) refreshShadow() error {
 	if g.refresh == nil {
 		return nil
@@ -219,15 +230,8 @@ func (g *Generator) refreshShadow() error {
 	if err != nil {
 		return fmt.Errorf("local generator: casting the policy weights to %s: %w", g.policy.DType(), err)
 	}
-	for i, v := range g.policy.Variables() {
-		if sv := g.run.Store.GetVariable(v.Path()); sv != nil {
-			err = sv.SetValue(out[i])
-		} else {
-			_, err = g.run.Store.CreateVariable(v.Path(), out[i])
-		}
-		if err != nil {
-			return fmt.Errorf("local generator: setting the sampler's copy of %s: %w", v.Path(), err)
-		}
+	if err := g.run.SetWeights(out); err != nil {
+		return fmt.Errorf("local generator: the sampler's copy of the weights: %w", err)
 	}
 	return nil
 }

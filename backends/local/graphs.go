@@ -22,7 +22,8 @@ import (
 //     attention of a step reads only the slots a segment can fill, not the whole completion length.
 //
 // Graph inputs are the sampling values (5 scalars), the row noise keys [R] and the state (see
-// decodeState); prefill and decode return the state plus `active` (some row not done).
+// decodeState); prefill and decode return the state, whose Active says whether some row is not
+// done.
 
 // prefillKey are the static settings of a prefill graph (shapes give Bp and P).
 type prefillKey struct {
@@ -61,7 +62,7 @@ func (g *Generator) prefillGraph(k prefillKey) func(*gm.Scope, []*Node) []*Node 
 		hidden, written := m.ForwardCached(model.Inputs{Tokens: tokens, Positions: positions, Mask: maskS},
 			Const(gr, int32(0)), model.CacheFromNodes(cache))
 		// Prompts are left-padded: the last column holds every row's last prompt token.
-		logits := Reshape(m.Logits(Slice(hidden, AxisRange(), AxisRange(p-1, p))), bp, vocab)
+		logits := Reshape(g.samplingLogits(Slice(hidden, AxisRange(), AxisRange(p-1, p))), bp, vocab)
 
 		// Row i*N+j of the decode batch is completion j of prompt i.
 		rows := ExpandAxes(Div(Iota(gr, shapes.Make(dtypes.Int32, r), 0), Const(gr, int32(k.n))), -1)
@@ -82,7 +83,7 @@ func (g *Generator) prefillGraph(k prefillKey) func(*gm.Scope, []*Node) []*Node 
 		scores := processLogits(rep(logits), st.Seen, k.proc, prm)
 		tok, lp := chooseTokens(scores, stepKeys(rowKeys, st.Step), k.proc.Greedy)
 		st = g.record(st, tok, lp, k.maxTokens)
-		return append(st.flatten(k.proc.Repetition), anyActive(st.Done))
+		return st.flatten(k.proc.Repetition)
 	}
 }
 
@@ -98,7 +99,7 @@ func promptSeen(tokens, mask *Node, vocab int) *Node {
 }
 
 // record stores the tokens sampled at st.Step (pad and log-prob 0 for rows already done),
-// updates Seen, Done and Step, and makes them the next step's input tokens.
+// updates Seen, Done, Active and Step, and makes them the next step's input tokens.
 func (g *Generator) record(st decodeState[*Node], tok, lp *Node, maxTokens int) decodeState[*Node] {
 	gr := tok.Graph()
 	r := tok.Shape().Dimensions[0]
@@ -116,9 +117,22 @@ func (g *Generator) record(st decodeState[*Node], tok, lp *Node, maxTokens int) 
 		eos := Reshape(Const(gr, g.eos), 1, len(g.eos))
 		done = LogicalOr(done, ReduceLogicalOr(Equal(ExpandAxes(tok, -1), eos), -1))
 	}
-	st.Done, st.Tok = done, tok
+	st.Done, st.Tok, st.Active = done, tok, anyActive(done)
 	st.Step = Add(st.Step, Const(gr, int32(1)))
 	return st
+}
+
+// samplingLogits projects hidden states [B,1,D] to the logits [B,1,V] sampling starts from:
+// float32 for a float32 model; otherwise the compute dtype (accumulated in float32), as
+// transformers' lm_head returns them (generate samples from their float32 values, .float()).
+// Half-precision logits halve the bytes of the [rows × vocabulary] tensor that the sampling
+// passes read.
+func (g *Generator) samplingLogits(hidden *Node) *Node {
+	m := g.run
+	if m.DType() == dtypes.Float32 {
+		return m.Logits(hidden)
+	}
+	return Dot(hidden, m.OutputWeights(hidden.Graph())).Einsum("btd,vd->btv")
 }
 
 // anyActive is true while some row is not done.
@@ -134,7 +148,7 @@ func (g *Generator) decodeStep(st decodeState[*Node], prm samplingInputs, rowKey
 	mask := Where(at, Const(gr, int32(1)), st.Mask)
 	hidden, cache := m.ForwardCached(model.Inputs{Tokens: Reshape(st.Tok, r, 1), Positions: Reshape(st.Pos, r, 1), Mask: mask},
 		st.WriteAt, model.CacheFromNodes(st.Cache))
-	logits := Reshape(m.Logits(hidden), r, m.Config.VocabSize)
+	logits := Reshape(g.samplingLogits(hidden), r, m.Config.VocabSize)
 	scores := processLogits(logits, st.Seen, proc, prm)
 	tok, lp := chooseTokens(scores, stepKeys(rowKeys, st.Step), proc.Greedy)
 	next := g.record(st, tok, lp, maxTokens)
@@ -148,13 +162,23 @@ func (g *Generator) decodeStep(st decodeState[*Node], prm samplingInputs, rowKey
 // [R], state. With k.loop the steps run in a While loop until the cache is full (WriteAt = S),
 // T tokens are generated or every row is done; otherwise it is one step.
 //
-// The While body and condition take everything they use as loop state, including the model's
-// weights (read-only, passed through unchanged): go-xla's closures cannot use values of the
-// enclosing function. The body's weight parameters are installed as the variables' graph values
-// (Variable.SetNodeValue) while the body is built, and the originals restored afterwards, so the
-// model code reads them as usual. For the same reason nothing in this graph may call
-// graph.Scalar outside the body (Scalar caches one node per graph, and a node cached by the body
-// used elsewhere would cross functions): the condition and the code around the loop use Const.
+// What the XLA backend (go-xla v0.4.1) requires of the loop program shapes it:
+//
+//   - The body and the condition take everything they use as loop state, including the model's
+//     weights (read-only, passed through unchanged): go-xla's closures cannot use values of the
+//     enclosing function. The body's weight parameters are installed as the variables' graph
+//     values (Variable.SetNodeValue) while the body is built, and the originals restored
+//     afterwards, so the model code reads them as usual. For the same reason nothing here may call
+//     graph.Scalar outside the body (Scalar caches one node per graph, and a node cached by the
+//     body used elsewhere would cross functions): the condition and main use Const.
+//   - go-xla builds the reduction closure of each (dtype, reduction) once per program and ties it
+//     to the function that first used it (compute/xla ops_reduce.go getReductionFn; ArgMinMax
+//     and select closures alike): the same reduction in two functions fails to compile ("reductionFn
+//     is not a StableHLO closure of main"). So every reduction, arg-max and scatter lives in the
+//     body. The condition reads only scalars (WriteAt, Step and the Active flag the body computes
+//     with Done), and main only passes the state to While and returns its result.
+//
+// TestDecodeLoopIsSelfContained checks both rules on the built graph.
 func (g *Generator) decodeGraph(k decodeKey) func(*gm.Scope, []*Node) []*Node {
 	return func(_ *gm.Scope, in []*Node) []*Node {
 		nc := g.run.NumCacheTensors()
@@ -166,7 +190,7 @@ func (g *Generator) decodeGraph(k decodeKey) func(*gm.Scope, []*Node) []*Node {
 		}
 		if !k.loop {
 			st := g.step(unflatten(stateIn, nc, k.proc.Repetition), samplingInputsFrom(fixed), fixed[numSamplingValues], k.proc)
-			return append(st.flatten(k.proc.Repetition), anyActive(st.Done))
+			return st.flatten(k.proc.Repetition)
 		}
 		gr := stateIn[0].Graph()
 		vars := g.run.Variables()
@@ -199,35 +223,32 @@ func (g *Generator) decodeGraph(k decodeKey) func(*gm.Scope, []*Node) []*Node {
 		cond := NewClosure(gr, func(gr *Graph) []*Node {
 			st := unflatten(params(gr)[:nState], nc, k.proc.Repetition)
 			room := LogicalAnd(LessThan(st.WriteAt, Const(gr, int32(slots))), LessThan(st.Step, Const(gr, int32(maxTokens))))
-			return []*Node{LogicalAnd(room, anyActive(st.Done))}
+			return []*Node{LogicalAnd(room, st.Active)}
 		})
-		out := While(cond, body, init...)[:nState]
-		return append(out, anyActive(unflatten(out, nc, k.proc.Repetition).Done))
+		return While(cond, body, init...)[:nState]
 	}
 }
 
-// growGraph pads the cache tensors and the mask (the first nc+1 inputs) with `extra` empty slots.
+// growGraph pads the cache tensors (the first nc inputs, slots on model.CacheSlotsAxis) and the
+// mask (input nc, [R,S]) with `extra` empty slots.
 func growGraph(nc, extra int) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		out := make([]*Node, len(in))
 		for i, x := range in {
+			axis := model.CacheSlotsAxis
+			if i == nc {
+				axis = 1
+			}
 			d := x.Shape().Clone()
-			d.Dimensions[1] = extra
-			out[i] = Concatenate([]*Node{x, Zeros(x.Graph(), d)}, 1)
+			d.Dimensions[axis] = extra
+			out[i] = Concatenate([]*Node{x, Zeros(x.Graph(), d)}, axis)
 		}
 		return out
 	}
 }
 
-// refreshGraph casts the policy's float32 master weights to the compute dtype for the shadow
-// copy the sampler reads (see Generator.run).
+// refreshGraph computes the policy's inference copy (see Generator.run) from its float32 master
+// weights.
 func refreshGraph(policy *model.Model) func(*gm.Scope, *Graph) []*Node {
-	return func(_ *gm.Scope, gr *Graph) []*Node {
-		vars := policy.Variables()
-		out := make([]*Node, len(vars))
-		for i, v := range vars {
-			out[i] = ConvertDType(v.NodeValue(gr), policy.DType())
-		}
-		return out
-	}
+	return func(_ *gm.Scope, gr *Graph) []*Node { return policy.InferenceWeights(gr) }
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	gm "github.com/gomlx/gomlx/ml/model"
 
+	"github.com/grpo-dev/grpo/core/accel"
 	"github.com/grpo-dev/grpo/core/generate"
+	"github.com/grpo-dev/grpo/core/model"
 )
 
 // toyStep is a decode step without attention: logits = Logits(embedding(token) · (1 + pos/16)).
@@ -93,56 +95,111 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 	}
 }
 
-// TestDecodeLoopIsSelfContained builds the real decode loop (the full model step, every
-// processor on) and checks what the XLA backend requires of a While: no node inside the body or
-// the condition takes an input from another function (go-xla's closures cannot use values of
-// the enclosing function, and graph.Scalar's per-graph cache could hand one over). The Go
-// backend cannot run this loop (see LoopAuto), so the graph is only built and compiled.
+// TestDecodeLoopIsSelfContained builds the real decode loop (the full model step) for each kind
+// of sampler graph and checks what the XLA backend requires of a While (see decodeGraph): no node
+// inside the body or the condition takes an input from another function (go-xla's closures
+// cannot use values of the enclosing function, and graph.Scalar's per-graph cache could hand one
+// over), and every reduction, arg-max and scatter of a given go-xla closure key lives in one
+// function (xlaClosureProblems). The first run of the loop on an H100 failed on the second rule.
+// The graphs are built with the 15-way top-k/top-p searches XLA uses. The Go backend cannot run
+// this loop (see LoopAuto), so the graph is only built and compiled.
 func TestDecodeLoopIsSelfContained(t *testing.T) {
+	forceSearchWays = 15
+	defer func() { forceSearchWays = 0 }()
 	m := newTestModel(t, testConfig, dtypes.BFloat16, 5)
 	g := newGenerator(t, m, Options{})
 	if err := g.refreshShadow(); err != nil { // creates the bfloat16 copy the graph reads
 		t.Fatal(err)
 	}
-	proc := processors{Repetition: true, TopK: true, TopP: true, MinP: true}
-	build := g.decodeGraph(decodeKey{proc: proc, loop: true})
-	var closureNodes, whiles int
-	exec, err := gm.NewExec(g.backend, g.run.Store, func(s *gm.Scope, in []*Node) []*Node {
-		out := build(s, in)
-		for _, n := range out[0].Graph().Nodes() {
-			if n.Type() == NodeTypeWhile {
-				whiles++
-				continue
-			}
-			if n.Function().IsClosure() {
-				closureNodes++
-			}
-			for i, x := range n.Inputs() {
-				if x.Function() != n.Function() {
-					t.Errorf("node %s in %q takes input %d (%s) from %q", n.Type(), n.Function().Path(), i, x.Type(), x.Function().Path())
+	for _, proc := range []processors{{}, {Greedy: true}, {Greedy: true, Repetition: true},
+		{Repetition: true, TopK: true, TopP: true, MinP: true}} {
+		t.Run(proc.String(), func(t *testing.T) {
+			build := g.decodeGraph(decodeKey{proc: proc, loop: true})
+			var whiles, closureNodes, keyed int
+			var problems []string
+			exec, err := gm.NewExec(g.backend, g.run.Store, func(s *gm.Scope, in []*Node) []*Node {
+				out := build(s, in)
+				nodes := out[0].Graph().Nodes()
+				for _, n := range nodes {
+					if n.Type() == NodeTypeWhile {
+						whiles++
+						continue
+					}
+					if n.Function().IsClosure() {
+						closureNodes++
+					}
+					for i, x := range n.Inputs() {
+						if x.Function() != n.Function() {
+							t.Errorf("node %s in %q takes input %d (%s) from %q", n.Type(), n.Function().Path(), i, x.Type(), x.Function().Path())
+						}
+					}
 				}
+				problems, keyed = xlaClosureProblems(nodes)
+				return out
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		return out
-	})
-	if err != nil {
-		t.Fatal(err)
+			if _, err := exec.Compile(decodeArgShapes(m, proc, 2, 40, 8)...); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range problems {
+				t.Error(p)
+			}
+			// The step's model and sampler reductions (norms, softmaxes, arg-max, Active) must
+			// have been seen, or the check above checked nothing.
+			if whiles != 1 || closureNodes < 100 || keyed < 2*m.Config.NumHiddenLayers+3 {
+				t.Fatalf("%d While nodes, %d nodes in closures, %d nodes with closure keys: the loop was not built", whiles, closureNodes, keyed)
+			}
+		})
 	}
-	const rows, slots, maxTokens = 2, 40, 8
+}
+
+// decodeArgShapes are the input shapes of a decode graph: sampling values, row keys, state.
+func decodeArgShapes(m *model.Model, proc processors, rows, slots, maxTokens int) []shapes.Shape {
 	args := argShapes(append(samplingValues(baseSampling()), make([]uint32, rows)), nil)
-	for _, c := range m.NewCache(rows, slots) {
-		args = append(args, c.Shape())
-	}
 	st := decodeState[shapes.Shape]{
 		Mask: shapes.Make(dtypes.Int32, rows, slots), Tok: shapes.Make(dtypes.Int32, rows), Pos: shapes.Make(dtypes.Int32, rows),
 		Done: shapes.Make(dtypes.Bool, rows), OutTok: shapes.Make(dtypes.Int32, rows, maxTokens),
 		OutLP: shapes.Make(dtypes.Float32, rows, maxTokens), WriteAt: shapes.Make(dtypes.Int32), Step: shapes.Make(dtypes.Int32),
-		Seen: shapes.Make(dtypes.Bool, rows, m.Config.VocabSize)}
-	args = append(args, st.flatten(true)...) // Cache is empty here: the cache shapes are above
-	if _, err := exec.Compile(args...); err != nil {
-		t.Fatal(err)
+		Active: shapes.Make(dtypes.Bool), Seen: shapes.Make(dtypes.Bool, rows, m.Config.VocabSize)}
+	for range m.NumCacheTensors() {
+		st.Cache = append(st.Cache, m.CacheShape(rows, slots))
 	}
-	if whiles != 1 || closureNodes < 100 {
-		t.Fatalf("%d While nodes, %d nodes in closures: the loop was not built", whiles, closureNodes)
+	return append(args, st.flatten(proc.Repetition)...)
+}
+
+// TestClosureRulesCatchConflicts: the checker of the XLA closure rules finds a reduction of one
+// key in main and in a While body (the failure seen on the H100) and accepts a reduction of
+// another dtype in main. (A Sort inside a closure the Go backend refuses by itself.)
+func TestClosureRulesCatchConflicts(t *testing.T) {
+	backend := accel.MustShared()
+	check := func(name string, mainDType dtypes.DType, want int) {
+		t.Run(name, func(t *testing.T) {
+			var problems []string
+			exec := MustNewExec(backend, func(x *Node) *Node {
+				gr := x.Graph()
+				body := NewClosure(gr, func(gr *Graph) []*Node {
+					p := Parameter(gr, "x", x.Shape())
+					return []*Node{Add(p, ReduceAndKeep(p, ReduceSum, -1))}
+				})
+				cond := NewClosure(gr, func(gr *Graph) []*Node {
+					Parameter(gr, "x", x.Shape())
+					return []*Node{Const(gr, false)}
+				})
+				y := While(cond, body, x)[0]
+				out := ReduceSum(ConvertDType(y, mainDType))
+				problems, _ = xlaClosureProblems(gr.Nodes())
+				return out
+			})
+			if _, err := exec.Compile(shapes.Make(dtypes.Float32, 2, 3)); err != nil {
+				t.Fatal(err)
+			}
+			if len(problems) != want {
+				t.Fatalf("%d problems, want %d: %v", len(problems), want, problems)
+			}
+		})
 	}
+	check("same key in main and body", dtypes.Float32, 1)
+	check("other dtype in main", dtypes.Float64, 0)
 }

@@ -82,7 +82,15 @@ func (g *Generator) runBatch(ctx context.Context, plan batchPlan, prompts [][]in
 			keys[i*n+j] = rowKey(req.Sampling.Seed, pi, j)
 		}
 	}
-	fixed := append(samplingValues(req.Sampling), keys)
+	// The sampling values and row keys are the same for every call of the batch: as tensors they
+	// are uploaded once (on first use) and stay on the device, instead of once per call.
+	var fixed []any
+	var fixedTensors []*tensors.Tensor
+	for _, x := range append(samplingValues(req.Sampling), keys) {
+		t := tensors.MustFromAnyValue(x)
+		fixed, fixedTensors = append(fixed, t), append(fixedTensors, t)
+	}
+	defer release(fixedTensors)
 
 	// Prefill: the cache gets room for the first segment (T−1 decode steps at most).
 	extra := min(seg, maxTokens-1)
@@ -97,9 +105,9 @@ func (g *Generator) runBatch(ctx context.Context, plan batchPlan, prompts [][]in
 	}
 	g.stats.DeviceCalls++
 	nc, withSeen := g.run.NumCacheTensors(), proc.Repetition
-	state, active := res[:len(res)-1], res[len(res)-1]
+	state := res
 	step, slots := 1, plan.length+extra
-	act, err := scalarOf[bool](active)
+	act, err := scalarOf[bool](unflatten(state, nc, withSeen).Active)
 	if err != nil {
 		return err
 	}
@@ -122,7 +130,9 @@ func (g *Generator) runBatch(ctx context.Context, plan batchPlan, prompts [][]in
 			if err != nil {
 				return err
 			}
+			t0 := time.Now()
 			grown, err := grow.Call(args...)
+			g.stats.DecodeCalls += time.Since(t0)
 			if err != nil {
 				return fmt.Errorf("growing the KV cache to %d slots: %w", slots+seg, err)
 			}
@@ -193,39 +203,46 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 		if err != nil {
 			return nil, false, step, err
 		}
+		t0 := time.Now()
 		res, err := exec.Call(append(slices.Clone(fixed), args...)...)
+		g.stats.DecodeCalls += time.Since(t0)
 		if err != nil {
 			return nil, false, step, err
 		}
 		g.stats.DeviceCalls++
-		st := unflatten(res[:len(res)-1], nc, proc.Repetition)
+		t0 = time.Now()
+		defer func() { g.stats.DecodeReads += time.Since(t0) }()
+		st := unflatten(res, nc, proc.Repetition)
 		s, err := scalarOf[int32](st.Step)
 		if err != nil {
 			return nil, false, step, err
 		}
-		act, err := scalarOf[bool](res[len(res)-1])
-		return res[:len(res)-1], act, int(s), err
+		act, err := scalarOf[bool](st.Active)
+		return res, act, int(s), err
 	}
 	g.stats.HostLoop = true
 	exec, err := g.decodeExec(decodeKey{proc: proc, loop: false})
 	if err != nil {
 		return nil, false, step, err
 	}
-	var active *tensors.Tensor
 	for writeAt := promptLen + step - 1; writeAt < slots && step < maxTokens; writeAt++ {
 		args, err := g.donated(state)
 		if err != nil {
 			return nil, false, step, err
 		}
+		t0 := time.Now()
 		res, err := exec.Call(append(slices.Clone(fixed), args...)...)
+		g.stats.DecodeCalls += time.Since(t0)
 		if err != nil {
 			return nil, false, step, err
 		}
 		g.stats.DeviceCalls++
-		state, active = res[:len(res)-1], res[len(res)-1]
+		state = res
 		step++
 	}
-	act, err := scalarOf[bool](active)
+	t0 := time.Now()
+	act, err := scalarOf[bool](unflatten(state, nc, proc.Repetition).Active)
+	g.stats.DecodeReads += time.Since(t0)
 	return state, act, step, err
 }
 
@@ -233,7 +250,11 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 func argShapes(fixed []any, state []*tensors.Tensor) []shapes.Shape {
 	out := make([]shapes.Shape, 0, len(fixed)+len(state))
 	for _, x := range fixed {
-		out = append(out, tensors.MustFromAnyValue(x).Shape())
+		if t, ok := x.(*tensors.Tensor); ok {
+			out = append(out, t.Shape())
+		} else {
+			out = append(out, tensors.MustFromAnyValue(x).Shape())
+		}
 	}
 	for _, t := range state {
 		out = append(out, t.Shape())

@@ -78,7 +78,8 @@ func samplingInputsFrom(in []*Node) samplingInputs {
 	return samplingInputs{Temperature: in[0], TopP: in[1], MinP: in[2], Penalty: in[3], TopK: in[4]}
 }
 
-// processLogits applies transformers' logits processors to float32 logits [R,V], in the order
+// processLogits applies transformers' logits processors to logits [R,V] (float32, or the compute
+// dtype, taken as their float32 values as generate does with .float()), in the order
 // generate builds them (generation/utils.py _get_logits_processor; formulas from
 // generation/logits_process.py), and returns the processed scores: removed tokens are −∞.
 //
@@ -92,7 +93,7 @@ func samplingInputsFrom(in []*Node) samplingInputs {
 // Greedy decoding (do_sample=False) applies only the repetition penalty.
 func processLogits(logits, seen *Node, proc processors, in samplingInputs) *Node {
 	g := logits.Graph()
-	s := logits
+	s := ConvertDType(logits, dtypes.Float32)
 	if proc.Repetition {
 		pen := Where(LessThan(s, Const(g, float32(0))), Mul(s, in.Penalty), Div(s, in.Penalty))
 		s = Where(seen, pen, s)
@@ -131,14 +132,17 @@ func softmax(s *Node) *Node {
 	return Div(e, ReduceAndKeep(e, ReduceSum, -1))
 }
 
-// logSoftmaxAt returns log_softmax(s)[tok] per row: s[tok] − max − log Σ exp(s − max).
-func logSoftmaxAt(s, tok *Node) *Node {
+// logProbOf returns log_softmax(s)[tok] per row in one pass over s: −log Σ_v exp(s_v − s_tok).
+// Shifting by the chosen token's score instead of the row maximum saves the pass that finds the
+// maximum, and cannot overflow: a greedy token is the maximum, and a Gumbel-max draw has
+// s_tok ≥ max(s) − 20.2 (the noise lies in [−2.85, 17.3], see gumbelNoise), so every term is at
+// most e^20.2 ≈ 6·10⁸ and the sum stays far inside float32 for any vocabulary.
+func logProbOf(s, tok *Node) *Node {
 	g := s.Graph()
-	m := ReduceAndKeep(s, ReduceMax, -1)
-	lse := Add(m, Log(ReduceAndKeep(Exp(Sub(s, m)), ReduceSum, -1)))
-	hit := Equal(Iota(g, shapes.Make(dtypes.Int32, 1, s.Shape().Dimensions[1]), 1), ExpandAxes(tok, -1))
-	chosen := ReduceAndKeep(Where(hit, s, Const(g, float32(0))), ReduceSum, -1)
-	return Reshape(Sub(chosen, lse), tok.Shape().Dimensions...)
+	r := tok.Shape().Dimensions[0]
+	at := Concatenate([]*Node{Iota(g, shapes.Make(dtypes.Int32, r, 1), 0), ExpandAxes(tok, -1)}, -1) // [R,2]
+	chosen := ExpandAxes(Gather(s, at), -1)                                                          // [R,1]
+	return Neg(Log(ReduceSum(Exp(Sub(s, chosen)), -1)))
 }
 
 // chooseTokens draws one token per row from the processed scores [R,V] and returns it with its
@@ -152,7 +156,7 @@ func chooseTokens(scores, keys *Node, greedy bool) (tok, logProb *Node) {
 	} else {
 		tok = ArgMax(Add(scores, gumbelNoise(keys, scores.Shape().Dimensions[1])), -1, dtypes.Int32)
 	}
-	return tok, logSoftmaxAt(scores, tok)
+	return tok, logProbOf(scores, tok)
 }
 
 // orderedKeys maps float32 scores to int32 keys with the same order (−0 is folded into +0, so

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -44,6 +45,12 @@ compute dtype + the KV cache of every row's prompt and tokens so far, averaged o
 divided by the bandwidth, over the measured step time. Sampling keys as key=value
 (temperature=1 by default; top_p, top_k, min_p, repetition_penalty add their processors).
 
+Where the time goes, per decode step: inside the decode device calls (on XLA a While loop mostly
+runs inside its call; in the host loop this is one call per step), reading each segment's
+scalars (waiting for the device), and host work (the rest); plus the prefill time and the
+warm-up run's time (compilation of every graph). --loop takes a comma-separated list (e.g.
+auto,host) to time several loop modes on one model.
+
   grpo bench sampler --batch 64,256 --prompt-len 64 --new-tokens 256 --bandwidth 3000`,
 		ArgsUsage: "[key=value ...]",
 		Flags: []cli.Flag{
@@ -55,7 +62,7 @@ divided by the bandwidth, over the measured step time. Sampling keys as key=valu
 			&cli.IntFlag{Name: "new-tokens", Value: 256, Usage: "tokens generated per row"},
 			&cli.IntFlag{Name: "num-generations", Value: 1, Usage: "completions per prompt (they share a prefill)"},
 			&cli.IntFlag{Name: "segment", Value: 64, Usage: "decode steps per device call"},
-			&cli.StringFlag{Name: "loop", Value: "auto", Usage: "auto, device or host"},
+			&cli.StringFlag{Name: "loop", Value: "auto", Usage: "auto, device or host; a comma-separated list times each"},
 			&cli.IntFlag{Name: "repeats", Value: 3, Usage: "timed runs per batch size (the best is reported)"},
 			&cli.FloatFlag{Name: "bandwidth", Usage: "card memory bandwidth in GB/s for the roofline (0: not reported)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per batch size instead of a table"},
@@ -81,6 +88,13 @@ type samplerResult struct {
 	WallSeconds    float64 `json:"wall_seconds"`
 	PrefillSeconds float64 `json:"prefill_seconds"`
 	DecodeSeconds  float64 `json:"decode_seconds"`
+	// WarmupSeconds is the untimed first run (compiles every graph).
+	WarmupSeconds float64 `json:"warmup_seconds"`
+	// CallMillis, ReadMillis and HostMillis split StepMillis: inside decode device calls,
+	// reading segment scalars (device waits) and host work (see local.Stats).
+	CallMillis float64 `json:"call_ms_per_step"`
+	ReadMillis float64 `json:"read_ms_per_step"`
+	HostMillis float64 `json:"host_ms_per_step"`
 	// TokensPerSecond is generated tokens / wall time (prefill included).
 	TokensPerSecond float64 `json:"tokens_per_second"`
 	// DecodeTokensPerSecond is rows × decode steps / decode time.
@@ -105,9 +119,13 @@ func runBenchSampler(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	loop, err := parseLoop(c.String("loop"))
-	if err != nil {
-		return err
+	var loops []local.LoopMode
+	for _, name := range strings.Split(c.String("loop"), ",") {
+		loop, err := parseLoop(strings.TrimSpace(name))
+		if err != nil {
+			return err
+		}
+		loops = append(loops, loop)
 	}
 	promptLen, newTokens, n := int(c.Int("prompt-len")), int(c.Int("new-tokens")), int(c.Int("num-generations"))
 	if promptLen < 1 || newTokens < 2 || n < 1 || c.Int("repeats") < 1 {
@@ -133,20 +151,30 @@ func runBenchSampler(ctx context.Context, c *cli.Command) error {
 	}
 	settings.Sampling.MaxTokens = newTokens
 	var results []samplerResult
-	for _, b := range c.IntSlice("batch") {
-		r, err := benchSamplerBatch(ctx, m, int(b), promptLen, n, settings.Sampling, local.Options{
-			MaxBatch: int(b), SegmentSteps: int(c.Int("segment")), Loop: loop, IgnoreEOS: true,
-			PromptBuckets: []int{promptLen}}, int(c.Int("repeats")))
-		if err != nil {
-			return fmt.Errorf("batch %d: %w", b, err)
+	for _, loop := range loops {
+		for _, b := range c.IntSlice("batch") {
+			r, err := benchSamplerBatch(ctx, m, int(b), promptLen, n, settings.Sampling, local.Options{
+				MaxBatch: int(b), SegmentSteps: int(c.Int("segment")), Loop: loop, IgnoreEOS: true,
+				PromptBuckets: []int{promptLen}}, int(c.Int("repeats")))
+			if err != nil {
+				return fmt.Errorf("batch %d: %w", b, err)
+			}
+			r.Shape, r.Machine, r.Device = shape, machine(), m.Backend().Description()
+			if bw := c.Float("bandwidth"); bw > 0 {
+				r.RooflineFraction = r.AchievedGBs / bw
+			}
+			if c.Bool("json") { // one line per result as it comes, so a time-out keeps the earlier ones
+				if err := printSamplerResults(c.Root().Writer, []samplerResult{r}, true); err != nil {
+					return err
+				}
+			}
+			results = append(results, r)
 		}
-		r.Shape, r.Machine, r.Device = shape, machine(), m.Backend().Description()
-		if bw := c.Float("bandwidth"); bw > 0 {
-			r.RooflineFraction = r.AchievedGBs / bw
-		}
-		results = append(results, r)
 	}
-	return printSamplerResults(c.Root().Writer, results, c.Bool("json"))
+	if c.Bool("json") {
+		return nil
+	}
+	return printSamplerResults(c.Root().Writer, results, false)
 }
 
 // benchSamplerBatch times `repeats` Generate calls of `batch` rows after a warm-up call.
@@ -170,9 +198,11 @@ func benchSamplerBatch(ctx context.Context, m *model.Model, batch, promptLen, n 
 		prompts[i] = generate.Prompt{IDs: ids}
 	}
 	req := generate.Request{Prompts: prompts, N: n, Sampling: s}
+	warm := time.Now()
 	if _, err := g.Generate(ctx, req); err != nil { // warm-up: compiles every graph
 		return samplerResult{}, err
 	}
+	warmup := time.Since(warm)
 	type run struct {
 		wall time.Duration
 		st   local.Stats
@@ -205,8 +235,11 @@ func benchSamplerBatch(ctx context.Context, m *model.Model, batch, promptLen, n 
 	avgSlots := float64(promptLen) + float64(s.MaxTokens)/2
 	bytesPerStep := weights + perSlot*avgSlots
 	stepSeconds := st.Decode.Seconds() / float64(st.Steps)
+	perStep := func(d time.Duration) float64 { return 1000 * d.Seconds() / float64(st.Steps) }
 	return samplerResult{
-		Date: time.Now().Format("2006-01-02"), DType: m.DType().String(), Loop: loopName(opts.Loop, st.HostLoop),
+		WarmupSeconds: warmup.Seconds(), CallMillis: perStep(st.DecodeCalls), ReadMillis: perStep(st.DecodeReads),
+		HostMillis: perStep(st.Decode - st.DecodeCalls - st.DecodeReads),
+		Date:       time.Now().Format("2006-01-02"), DType: m.DType().String(), Loop: loopName(opts.Loop, st.HostLoop),
 		Params: m.NumParameters(), Batch: batch, PromptLen: promptLen, NewTokens: s.MaxTokens, N: n,
 		WallSeconds: best.wall.Seconds(), PrefillSeconds: st.Prefill.Seconds(), DecodeSeconds: st.Decode.Seconds(),
 		TokensPerSecond:       float64(batch*s.MaxTokens) / best.wall.Seconds(),
@@ -241,15 +274,16 @@ func printSamplerResults(w io.Writer, results []samplerResult, asJSON bool) erro
 	}
 	r0 := results[0]
 	fmt.Fprintf(w, "# grpo bench sampler, %s, %s, device: %s\n", r0.Date, r0.Machine, r0.Device)
-	fmt.Fprintln(w, "| model | dtype | batch | prompt | new tokens | loop | grpo tok/s (end-to-end) | decode ms/step | GB/s read | roofline |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| model | dtype | batch | prompt | new tokens | loop | grpo tok/s (end-to-end) | decode ms/step (call + read + host) | prefill ms | GB/s read | roofline |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range slices.Clone(results) {
 		roof := "—"
 		if r.RooflineFraction > 0 {
 			roof = fmt.Sprintf("%.0f%%", 100*r.RooflineFraction)
 		}
-		fmt.Fprintf(w, "| %s (%.0fM) | %s | %d | %d | %d | %s | %.0f | %.2f | %.0f | %s |\n", r.Shape, float64(r.Params)/1e6, r.DType,
-			r.Batch, r.PromptLen, r.NewTokens, r.Loop, r.TokensPerSecond, r.StepMillis, r.AchievedGBs, roof)
+		fmt.Fprintf(w, "| %s (%.0fM) | %s | %d | %d | %d | %s | %.0f | %.2f (%.2f + %.2f + %.2f) | %.1f | %.0f | %s |\n", r.Shape, float64(r.Params)/1e6, r.DType,
+			r.Batch, r.PromptLen, r.NewTokens, r.Loop, r.TokensPerSecond, r.StepMillis, r.CallMillis, r.ReadMillis, r.HostMillis,
+			1000*r.PrefillSeconds, r.AchievedGBs, roof)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ type Advantages struct {
 }
 
 // ComputeAdvantages turns reward columns into group-relative advantages (TRL HEAD
-// grpo_trainer.py:2678-2714, multi_objective_aggregation "sum_then_normalize"; RLT
+// grpo_trainer.py:2679-2730, multi_objective_aggregation "sum_then_normalize"; RLT
 // trainers/grpo.py:1101-1117; TRL v0.15.2 grpo_trainer.py:632-643):
 //
 //	R_i = Σ_k w_k·r_ik over the columns that scored sample i (nansum); NaN if none did

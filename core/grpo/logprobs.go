@@ -22,7 +22,32 @@ type LogProbsConfig struct {
 	ChunkSize int
 	// Entropy also returns the entropy of the tempered distribution at every position.
 	Entropy bool
+	// Loop chooses how the chunks are iterated (LoopAuto by default).
+	Loop ChunkLoop
 }
+
+// ChunkLoop chooses how TokenLogProbs iterates over token chunks.
+type ChunkLoop int
+
+const (
+	// LoopAuto uses LoopWhile on the pure-Go backend and LoopUnrolled on XLA.
+	LoopAuto ChunkLoop = iota
+	// LoopWhile runs one While loop for the forward pass and one for the gradient: exactly one
+	// chunk's [chunk, V] logits are alive at a time, which the pure-Go backend (no buffer
+	// scheduler) needs to bound memory.
+	LoopWhile
+	// LoopUnrolled writes the chunks out one after another in the main graph. XLA's scheduler and
+	// buffer assignment keep few chunks alive at once. It exists because go-xla v0.4.1 caches the
+	// reduction closures of Reduce/Scatter per program keyed by (dtype, op) and parents them to
+	// the first function that used them, so the same reduction in two functions of one program
+	// (two While bodies, or a body and the main function) fails to build ("reductionFn is not a
+	// StableHLO closure of main"). At most maxUnrolledChunks chunks are written out; the chunk
+	// size grows to fit.
+	LoopUnrolled
+)
+
+// maxUnrolledChunks bounds the graph size of LoopUnrolled.
+const maxUnrolledChunks = 32
 
 // DefaultChunkSize returns the number of tokens per chunk for a vocabulary of the given size: the
 // largest power of two whose [chunk, vocab] logits hold at most 2^26 elements (256 MiB in float32),
@@ -114,7 +139,8 @@ type chunkedLogProbs struct {
 	temperature  float64
 	entropy      bool
 	n, d, v      int
-	chunk, count int // tokens per chunk, number of chunks
+	chunk, count int  // tokens per chunk, number of chunks
+	unrolled     bool // LoopUnrolled (else LoopWhile)
 
 	// Adjoints of the outputs ([N], c.dtype) from the current reverse sweep; pending is set when
 	// they change, so a second Gradient call over the same graph gets a fresh VJP.
@@ -185,8 +211,14 @@ func newChunkedLogProbs(hidden, proj, targets *Node, cfg LogProbsConfig) *chunke
 	if chunk > n {
 		chunk = n
 	}
+	g := hidden.Graph()
+	unrolled := cfg.Loop == LoopUnrolled || cfg.Loop == LoopAuto && g.Backend().Name() == "xla"
+	if unrolled && (n+chunk-1)/chunk > maxUnrolledChunks {
+		chunk = (n + maxUnrolledChunks - 1) / maxUnrolledChunks
+	}
 	return &chunkedLogProbs{
-		g:           hidden.Graph(),
+		unrolled:    unrolled,
+		g:           g,
 		hidden:      Reshape(hidden, n, d),
 		proj:        proj,
 		targets:     Reshape(ConvertDType(targets, dtypes.Int32), n),
@@ -229,7 +261,7 @@ func (c *chunkedLogProbs) setAdjoint(slot **Node, v *Node) {
 func (c *chunkedLogProbs) gradients() chunkedGrads {
 	if !c.pending {
 		if c.grads.hidden == nil {
-			exceptions.Panicf("grpo.TokenLogProbs: internal error: gradient requested before the outputs' adjoints were recorded")
+			exceptions.Panicf("grpo.TokenLogProbs: internal error in %s: gradient requested before the outputs' adjoints were recorded", c)
 		}
 		return c.grads
 	}
@@ -285,8 +317,34 @@ func (c *chunkedLogProbs) softmaxOf(h, w *Node) chunkSoftmax {
 	}
 	d := Sub(z, ReduceAndKeep(z, ReduceMax, 1))
 	e := Exp(d)
-	s := ReduceAndKeep(e, ReduceSum, 1)
+	s := rowSum(e)
 	return chunkSoftmax{d: d, e: e, s: s, logS: Log(s)}
+}
+
+// rowSum returns Σ_v x[c, v] as [chunk, 1], summing in two levels (blocks of up to 256
+// columns, then the block sums). The pure-Go backend reduces sequentially, and a float32 sum of
+// 150k terms in one sequence loses ~1e-4 relative (measured 5e-5 at V = 32,000); two levels bring
+// it to ~5e-7, the accuracy of PyTorch's float32 sum. XLA reduces in a tree anyway and may fuse
+// the two reductions back into one.
+func rowSum(x *Node) *Node {
+	rows, cols := x.Shape().Dim(0), x.Shape().Dim(1)
+	block := 256
+	for block > 16 && cols%block != 0 {
+		block /= 2
+	}
+	if cols < 2*block {
+		return ReduceAndKeep(x, ReduceSum, 1)
+	}
+	full := cols / block * block
+	head := x
+	if full != cols {
+		head = Slice(x, AxisRange(), AxisRange(0, full))
+	}
+	sum := ReduceSum(ReduceSum(Reshape(head, rows, full/block, block), 2), 1)
+	if full != cols {
+		sum = Add(sum, ReduceSum(Slice(x, AxisRange(), AxisRange(full, cols)), 1))
+	}
+	return Reshape(sum, rows, 1)
 }
 
 // dotTo contracts axis lc of lhs with axis rc of rhs (both rank 2), producing dtype: half-precision
@@ -302,7 +360,7 @@ func dotTo(lhs, rhs *Node, lc, rc int, dtype dtypes.DType) *Node {
 // meanD returns μ = Σ_v p_v·d_v ([chunk, 1]). The entropy is H = −Σ p·log p = log s − μ, a form
 // without the cancellation of lse − Σ p·z when logits are large and the distribution peaked.
 func (sm chunkSoftmax) meanD() *Node {
-	return Div(ReduceAndKeep(Mul(sm.e, sm.d), ReduceSum, 1), sm.s)
+	return Div(rowSum(Mul(sm.e, sm.d)), sm.s)
 }
 
 // chosenIndices returns [chunk, 2] indices (row, target) for gathering/scattering the chosen token.
@@ -317,147 +375,6 @@ func (c *chunkedLogProbs) chosenIndices(targets *Node) *Node {
 // the closure's scope ("uses a node from a different function scope"). Const is not cached.
 func closureConst(g *Graph, dtype dtypes.DType, value float64) *Node {
 	return ConstAsDType(g, dtype, value)
-}
-
-func loopIndex(g *Graph) *Node { return Parameter(g, "i", shapes.Make(dtypes.Int32)) }
-
-// forward runs the While loop that computes log-probs (and entropies) chunk by chunk. Outputs are
-// [N] in c.dtype, behind StopGradient.
-func (c *chunkedLogProbs) forward() (logProbs, entropy *Node) {
-	g := c.g
-	hC := c.chunked(StopGradient(c.hidden))
-	tC := c.chunked(c.targets)
-	w := StopGradient(c.proj)
-	accShape := shapes.Make(c.dtype, c.count, c.chunk)
-	state := []*Node{ScalarZero(g, dtypes.Int32), hC, tC, w, Zeros(g, accShape)}
-	if c.entropy {
-		state = append(state, Zeros(g, accShape))
-	}
-	params := func(g *Graph) []*Node {
-		ps := []*Node{loopIndex(g),
-			Parameter(g, "hidden", hC.Shape()), Parameter(g, "targets", tC.Shape()),
-			Parameter(g, "proj", w.Shape()), Parameter(g, "logp", accShape)}
-		if c.entropy {
-			ps = append(ps, Parameter(g, "entropy", accShape))
-		}
-		return ps
-	}
-	cond := NewClosure(g, func(g *Graph) []*Node {
-		ps := params(g)
-		return []*Node{LessThan(ps[0], Const(g, int32(c.count)))}
-	})
-	body := NewClosure(g, func(g *Graph) []*Node {
-		ps := params(g)
-		i, hAll, tAll, w := ps[0], ps[1], ps[2], ps[3]
-		at := Reshape(i, 1)
-		h, t := Gather(hAll, at), Gather(tAll, at) // [chunk, D], [chunk]
-		sm := c.softmaxOf(h, w)
-		logS := Reshape(sm.logS, c.chunk)
-		lp := Sub(Gather(sm.d, c.chosenIndices(t)), logS) // log p of the targets, [chunk]
-		out := []*Node{Add(i, closureConst(g, dtypes.Int32, 1)), hAll, tAll, w, ScatterSum(ps[4], at, lp, true, true)}
-		if c.entropy {
-			ent := Sub(logS, Reshape(sm.meanD(), c.chunk))
-			out = append(out, ScatterSum(ps[5], at, ent, true, true))
-		}
-		return out
-	})
-	results := While(cond, body, state...)
-	c.forwardDone = results[4]
-	logProbs = StopGradient(c.unchunked(results[4]))
-	if c.entropy {
-		entropy = StopGradient(c.unchunked(results[5]))
-	}
-	return logProbs, entropy
-}
-
-// backward runs the While loop that accumulates ∂/∂hidden and ∂/∂proj for the adjoints adjLogProbs
-// and adjEntropy ([N]; either may be nil, meaning zero).
-func (c *chunkedLogProbs) backward(adjLogProbs, adjEntropy *Node) chunkedGrads {
-	g := c.g
-	if adjLogProbs == nil && adjEntropy == nil {
-		exceptions.Panicf("grpo.TokenLogProbs: internal error: backward without adjoints")
-	}
-	// Start after the forward loop: the adjoints need not depend on it (a loss linear in the
-	// log-probs), and two loops at once would double the memory and, on the pure-Go backend, run
-	// large matmuls concurrently (see the barrier in the body).
-	hC := c.chunked(SchedulingBarrier(c.hidden, c.forwardDone))
-	tC := c.chunked(c.targets)
-	w := c.proj
-	withLogp, withEnt := adjLogProbs != nil, adjEntropy != nil
-	dhShape := shapes.Make(c.dtype, c.count, c.chunk, c.d)
-	dwShape := shapes.Make(c.dtype, c.v, c.d)
-	state := []*Node{ScalarZero(g, dtypes.Int32), hC, tC, w, Zeros(g, dhShape), Zeros(g, dwShape)}
-	if withLogp {
-		state = append(state, c.chunked(ConvertDType(adjLogProbs, c.dtype)))
-	}
-	if withEnt {
-		state = append(state, c.chunked(ConvertDType(adjEntropy, c.dtype)))
-	}
-	adjShape := shapes.Make(c.dtype, c.count, c.chunk)
-	params := func(g *Graph) []*Node {
-		ps := []*Node{loopIndex(g),
-			Parameter(g, "hidden", hC.Shape()), Parameter(g, "targets", tC.Shape()),
-			Parameter(g, "proj", w.Shape()), Parameter(g, "d_hidden", dhShape), Parameter(g, "d_proj", dwShape)}
-		if withLogp {
-			ps = append(ps, Parameter(g, "adj_logp", adjShape))
-		}
-		if withEnt {
-			ps = append(ps, Parameter(g, "adj_entropy", adjShape))
-		}
-		return ps
-	}
-	cond := NewClosure(g, func(g *Graph) []*Node {
-		ps := params(g)
-		return []*Node{LessThan(ps[0], Const(g, int32(c.count)))}
-	})
-	body := NewClosure(g, func(g *Graph) []*Node {
-		ps := params(g)
-		i, hAll, tAll, w, dhAcc, dwAcc := ps[0], ps[1], ps[2], ps[3], ps[4], ps[5]
-		at := Reshape(i, 1)
-		h, t := Gather(hAll, at), Gather(tAll, at)
-		sm := c.softmaxOf(h, w)
-		// G = (g·(onehot(y) − p) − gH·p·(log p + H)) / τ. With log p + H = d − μ:
-		//   G = g'·onehot(y) − e·(A + B·d),  A = (g' − gH'·μ)/s,  B = gH'/s,  g' = g/τ, gH' = gH/τ.
-		invTemp := closureConst(g, c.dtype, c.invTemp)
-		var gScaled, coefA, coefB *Node
-		next := 6
-		if withLogp {
-			gScaled = Mul(Gather(ps[next], at), invTemp) // [chunk]
-			next++
-			coefA = InsertAxes(gScaled, 1)
-		}
-		if withEnt {
-			gEnt := Mul(InsertAxes(Gather(ps[next], at), 1), invTemp)
-			entA := Neg(Mul(gEnt, sm.meanD()))
-			if coefA == nil {
-				coefA = entA
-			} else {
-				coefA = Add(coefA, entA)
-			}
-			coefB = Div(gEnt, sm.s)
-		}
-		coefA = Div(coefA, sm.s)
-		inner := coefA
-		if coefB != nil {
-			inner = Add(Mul(sm.d, coefB), coefA)
-		}
-		grad := Neg(Mul(sm.e, inner)) // [chunk, V]
-		if withLogp {
-			grad = ScatterSum(grad, c.chosenIndices(t), gScaled, true, true) // + g'·onehot(y)
-		}
-		// ∂/∂h = G·W, ∂/∂W += Gᵀ·h, in the storage dtype with c.dtype accumulation and output.
-		dh := dotTo(ConvertDType(grad, w.DType()), w, 1, 0, c.dtype)
-		// The ∂W product waits for ∂h: the pure-Go backend (compute v0.1.2) can deadlock when two
-		// large matmuls run at once (workerspool.Saturate loses a wake-up between concurrent
-		// callers). On XLA the barrier is a fused +0.
-		dw := dotTo(ConvertDType(SchedulingBarrier(grad, dh), h.DType()), h, 0, 0, c.dtype)
-		out := []*Node{Add(i, closureConst(g, dtypes.Int32, 1)), hAll, tAll, w, ScatterSum(dhAcc, at, dh, true, true), Add(dwAcc, dw)}
-		return append(out, ps[6:]...)
-	})
-	results := While(cond, body, state...)
-	dh := ConvertDType(c.unchunked(results[4]), c.hidden.DType())
-	dw := ConvertDType(results[5], c.proj.DType())
-	return chunkedGrads{hidden: dh, proj: dw}
 }
 
 // String describes the chunk geometry (for logs and errors).

@@ -14,7 +14,7 @@ import (
 type LossType string
 
 // Loss types. Their reductions, for per-token losses L and completion mask m over the B sequences
-// of one micro-batch (TRL HEAD grpo_trainer.py:3127-3145):
+// of one micro-batch (TRL HEAD grpo_trainer.py:3124-3143):
 //
 //	grpo     mean_i( Σ_t m·L / max(Σ_t m, 1) ) / GA   per-sequence token mean, then mean over
 //	                                                   sequences (RLT trainers/grpo.py:1199-1200,1245;
@@ -115,7 +115,7 @@ type LossInputs struct {
 	// their gradients are averaged). Required for dapo, ignored otherwise.
 	NumItemsInBatch *Node
 	// ImportanceWeights [B, T] or [B], optional: multiplies the policy term of each token before
-	// the KL term is added (TRL's vLLM importance-sampling correction, grpo_trainer.py:3119-3120).
+	// the KL term is added (TRL's vLLM importance-sampling correction, grpo_trainer.py:3117-3118).
 	ImportanceWeights *Node
 }
 
@@ -145,7 +145,7 @@ type LossOutputs struct {
 	SeqClip *Node
 }
 
-// Loss builds the GRPO objective of one micro-batch (TRL HEAD grpo_trainer.py:3063-3145, loss
+// Loss builds the GRPO objective of one micro-batch (TRL HEAD grpo_trainer.py:3054-3143, loss
 // types grpo/bnpo/dr_grpo/dapo):
 //
 //	r_t   = exp(logp_t − logp_old_t)                                importance ratio
@@ -224,7 +224,7 @@ func Loss(in LossInputs, cfg LossConfig) LossOutputs {
 		loss = Div(ReduceAllSum(masked), MaxScalar(items, 1))
 	}
 
-	// Diagnostics (TRL HEAD grpo_trainer.py:3222-3254), as sums so that micro-batches add up.
+	// Diagnostics (TRL HEAD grpo_trainer.py:3224-3253), as sums so that micro-batches add up.
 	zero := ScalarZero(g, dt)
 	klSum, entSum := zero, zero
 	if kl != nil {

@@ -38,7 +38,7 @@ type CompletionsConfig struct {
 	MaskTruncated bool
 }
 
-// BuildCompletions builds the completion mask (TRL HEAD grpo_trainer.py:1868-1872, 2416-2424; RLT
+// BuildCompletions builds the completion mask (TRL HEAD grpo_trainer.py:1869-1873, 2417-2424; RLT
 // trainers/grpo.py:832-839): a row's mask is 1 on its tokens up to and including the first EOS and
 // 0 after it; a row without EOS keeps all its tokens (it was truncated by the length limit), unless
 // MaskTruncated zeroes the whole row. rows are the sampled token ids, one slice per completion;

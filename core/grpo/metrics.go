@@ -7,7 +7,7 @@ import (
 )
 
 // StepMetrics collects the metrics of one logging interval with TRL's names and semantics (TRL
-// HEAD grpo_trainer.py:2228-2250, 2736-2750 and 3217-3254): every generation round and every
+// HEAD grpo_trainer.py:2228-2246, 2739-2750 and 3224-3253): every generation round and every
 // micro-batch appends one value per metric, and Values reports their means, as TRL's log() does;
 // "loss" is the sum of the micro-batch losses of each optimizer step, averaged over steps, as the
 // Hugging Face Trainer reports it.

@@ -63,14 +63,14 @@ func (m *Model) Forward(in Inputs) *Node {
 // are per row. Slot s is visible to new token t when s ≤ writeAt+t and its mask is set.
 //
 // A sampler runs a prefill (T = prompt length, writeAt 0) and then decode steps (T = 1). On XLA
-// the cache is updated with DynamicUpdateSlice (donate the cache buffers to update in place); the
-// Go backend has no DynamicUpdateSlice, so there a masked select writes the slots.
-// writeAt+T must not exceed S.
+// the cache is updated with DynamicUpdateSlice (in place when the cache is a While loop's state);
+// the Go backend has no DynamicUpdateSlice, so there a masked select writes the slots. Attention
+// reads the cache in the compute dtype (see attendCached). writeAt+T must not exceed S.
 func (m *Model) ForwardCached(in Inputs, writeAt *Node, cache *Cache) (*Node, *Cache) {
 	if cache == nil || len(cache.Keys) != m.Config.NumHiddenLayers || len(cache.Values) != m.Config.NumHiddenLayers {
 		exceptions.Panicf("ForwardCached needs a cache with %d layers of keys and values (see NewCache)", m.Config.NumHiddenLayers)
 	}
-	slots := cache.Keys[0].Shape().Dimensions[1]
+	slots := cache.Keys[0].Shape().Dimensions[CacheSlotsAxis]
 	m.checkInputs(in, slots)
 	g := in.Tokens.Graph()
 	t := in.Tokens.Shape().Dimensions[1]
@@ -81,10 +81,10 @@ func (m *Model) ForwardCached(in Inputs, writeAt *Node, cache *Cache) (*Node, *C
 	keyValid := NotEqual(ConvertDType(in.Mask, dtypes.Int32), ScalarZero(g, dtypes.Int32)) // [B,S]
 	qSlot := Add(Iota(g, shapes.Make(dtypes.Int32, t, slots), 0), writeAt)                 // slot of query t
 	s := Iota(g, shapes.Make(dtypes.Int32, t, slots), 1)
-	causal := ExpandAxes(LessOrEqual(s, qSlot), 0, 2)                           // [1,T,1,S]
-	diagonal := ExpandAxes(Equal(s, qSlot), 0, 2)                               // [1,T,1,S]
-	mask := LogicalOr(LogicalAnd(causal, ExpandAxes(keyValid, 1, 2)), diagonal) // [B,T,1,S]
-	att := attentionMask{mask: mask}
+	causal := ExpandAxes(LessOrEqual(s, qSlot), 0, 1, 2)                           // [1,1,1,T,S]
+	diagonal := ExpandAxes(Equal(s, qSlot), 0, 1, 2)                               // [1,1,1,T,S]
+	mask := LogicalOr(LogicalAnd(causal, ExpandAxes(keyValid, 1, 2, 3)), diagonal) // [B,1,1,T,S]
+	att := attentionMask{cached: mask}
 	x := m.embed(in.Tokens)
 	cos, sin := m.rotary(in.Positions)
 	out := &Cache{Keys: make([]*Node, len(cache.Keys)), Values: make([]*Node, len(cache.Values))}
@@ -206,21 +206,39 @@ func (m *Model) layer(i int, x, cos, sin *Node, att attentionMask, cache *layerC
 	p := fmt.Sprintf("model.layers.%d.", i)
 	b, t := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	n := m.rmsNorm(x, p+"input_layernorm.weight")
-	q := Reshape(m.linear(n, p+"self_attn.q_proj", c.QKVBias), b, t, c.NumAttentionHeads, c.HeadDim)
-	k := Reshape(m.linear(n, p+"self_attn.k_proj", c.QKVBias), b, t, c.NumKeyValueHeads, c.HeadDim)
-	v := Reshape(m.linear(n, p+"self_attn.v_proj", c.QKVBias), b, t, c.NumKeyValueHeads, c.HeadDim)
+	qd, kvd := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
+	var q, k, v *Node
+	if m.stacked { // one product for q, k and v (see Inference)
+		qkv := m.linear(n, p+qkvProj, c.QKVBias)
+		q, k, v = Slice(qkv, AxisRange(), AxisRange(), AxisRange(0, qd)), Slice(qkv, AxisRange(), AxisRange(), AxisRange(qd, qd+kvd)),
+			Slice(qkv, AxisRange(), AxisRange(), AxisRange(qd+kvd, qd+2*kvd))
+	} else {
+		q, k, v = m.linear(n, p+"self_attn.q_proj", c.QKVBias), m.linear(n, p+"self_attn.k_proj", c.QKVBias), m.linear(n, p+"self_attn.v_proj", c.QKVBias)
+	}
+	q = Reshape(q, b, t, c.NumAttentionHeads, c.HeadDim)
+	k = Reshape(k, b, t, c.NumKeyValueHeads, c.HeadDim)
+	v = Reshape(v, b, t, c.NumKeyValueHeads, c.HeadDim)
 	rope := pos.NewRoPEWithCosSin(cos, sin) // rotate_half layout: pairs (i, i+hd/2)
 	q, k = rope.Encode(q, 1), rope.Encode(k, 1)
+	var a *Node
 	if cache != nil {
-		k = writeCache(cache.keys, k, cache.writeAt)
-		v = writeCache(cache.values, v, cache.writeAt)
-		keys, values = k, v
+		keys = writeCache(cache.keys, k, cache.writeAt)
+		values = writeCache(cache.values, v, cache.writeAt)
+		a = m.attendCached(q, keys, values, att.cached)
+	} else {
+		a = m.attend(q, k, v, att)
 	}
-	a := m.attend(q, k, v, att)
 	h := Add(x, m.linear(Reshape(a, b, t, c.NumAttentionHeads*c.HeadDim), p+"self_attn.o_proj", c.OutBias))
 	n = m.rmsNorm(h, p+"post_attention_layernorm.weight")
-	gate := activation.Apply(activation.TypeSilu, m.linear(n, p+"mlp.gate_proj", c.MLPBias))
-	up := m.linear(n, p+"mlp.up_proj", c.MLPBias)
+	var gate, up *Node
+	if m.stacked { // one product for gate and up (see Inference)
+		gu := m.linear(n, p+gateUpProj, c.MLPBias)
+		inter := c.IntermediateSize
+		gate, up = Slice(gu, AxisRange(), AxisRange(), AxisRange(0, inter)), Slice(gu, AxisRange(), AxisRange(), AxisRange(inter, 2*inter))
+	} else {
+		gate, up = m.linear(n, p+"mlp.gate_proj", c.MLPBias), m.linear(n, p+"mlp.up_proj", c.MLPBias)
+	}
+	gate = activation.Apply(activation.TypeSilu, gate)
 	y = Add(h, m.linear(Mul(gate, up), p+"mlp.down_proj", c.MLPBias))
 	return y, keys, values
 }

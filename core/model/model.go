@@ -54,6 +54,8 @@ type Model struct {
 	specs   []tensorSpec
 	invFreq []float32
 	execs   *execCache
+	// stacked marks an inference copy (see Inference): q/k/v and gate/up stacked.
+	stacked bool
 }
 
 // Load resolves model_name_or_path (a directory, or a Hub id found in the Hugging Face cache or
@@ -244,6 +246,9 @@ func (m *Model) SetTrainable(trainable bool) {
 // CopyWeightsFrom overwrites this model's weights with copies of src's (same architecture), as
 // TRL's reference-model sync does with α = 1.
 func (m *Model) CopyWeightsFrom(src *Model) error {
+	if m.stacked || src.stacked {
+		return fmt.Errorf("copying weights: an inference copy (Model.Inference) is refreshed with SetWeights, not copied")
+	}
 	if len(src.specs) != len(m.specs) {
 		return fmt.Errorf("copying weights: models differ (%d and %d tensors)", len(src.specs), len(m.specs))
 	}

@@ -25,6 +25,9 @@ type SaveOptions struct {
 // the directory the model was loaded from. transformers and vLLM load the result unchanged, and
 // LoadDir gives back the same weights (bit for bit when DType is float32).
 func (m *Model) Save(dir string, opts SaveOptions) error {
+	if m.stacked {
+		return fmt.Errorf("saving to %s: this is an inference copy (Model.Inference), not a checkpoint: save the model it was made from", dir)
+	}
 	dtype := opts.DType
 	if dtype == "" {
 		dtype = m.Config.TorchDType
