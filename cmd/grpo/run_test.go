@@ -342,3 +342,68 @@ func rewardSlope(rows []map[string]any) float64 {
 	}
 	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
 }
+
+// TestRunBackends: an executable is a generation backend plugin process (the echo example, which
+// needs no model) that receives the policy's weights before each generation after an update (at
+// step 1 it serves model_name_or_path, as RLT's vLLM does); "vllm" is refused with a clear error
+// in this build.
+func TestRunBackends(t *testing.T) {
+	dir := tinySetup(t)
+	run := filepath.Join(dir, "run.toml")
+	_, _, err := execCLI("run", run, "--plugin", "builtin:length", "--backend", "vllm", "use_vllm_server=true", "max_steps=1", "output_dir="+t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "vLLM backend is not in this build") {
+		t.Errorf("--backend vllm: %v, want the not-in-this-build error", err)
+	}
+
+	exe := filepath.Join(t.TempDir(), "echo-backend")
+	if out, err := exec.Command("go", "build", "-o", exe, "../../sdk/go/examples/echo-backend").CombinedOutput(); err != nil {
+		t.Fatalf("building the echo backend: %v\n%s", err, out)
+	}
+	out := t.TempDir()
+	_, stderr, err := execCLI("run", run, "--plugin", "builtin:length", "--backend", exe, "max_steps=3",
+		"activate_debugging_logs=true", "output_dir="+out)
+	if err != nil {
+		t.Fatalf("--backend echo-backend: %v\n%s", err, stderr)
+	}
+	if rows := metricsRows(t, out); len(rows) != 3 {
+		t.Fatalf("%d metrics rows, want 3", len(rows))
+	}
+	// The echo backend logs every weight sync it receives (a Hugging Face directory per update).
+	for _, want := range []string{`"weights synced" plugin=echo-backend step=1`, `"weights synced" plugin=echo-backend step=2`} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the backend did not log %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stderr, "grpo step") {
+		t.Errorf("activate_debugging_logs printed no step tracing:\n%s", stderr)
+	}
+}
+
+// TestRunCompletionLogs: log_completions prints completions with their rewards and
+// save_completions_probability = 1 stores every completion of each logged step, as RLT's
+// stored_completions/<step>.csv.
+func TestRunCompletionLogs(t *testing.T) {
+	dir := tinySetup(t)
+	out := t.TempDir()
+	_, stderr, err := execCLI("run", filepath.Join(dir, "run.toml"), "--plugin", "builtin:length", "max_steps=2",
+		"log_completions=true", "save_completions_probability=1.0", "output_dir="+out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "── completions at step 2") || !strings.Contains(stderr, "length ") {
+		t.Errorf("no completions table with rewards on stderr:\n%s", stderr)
+	}
+	for _, step := range []string{"1", "2"} {
+		b, err := os.ReadFile(filepath.Join(out, metrics.CompletionsDir, step+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Count(string(b), "\r\n")
+		if lines != 1+8 { // header + the step's 8 completions
+			t.Errorf("step %s: %d CSV lines, want 9", step, lines)
+		}
+		if !strings.HasPrefix(string(b), `"step","prompt","completion","reward","rewards/length"`) {
+			t.Errorf("step %s: CSV header %q", step, strings.SplitN(string(b), "\r\n", 2)[0])
+		}
+	}
+}
