@@ -103,38 +103,69 @@ func (t *GRPO) rollout(ctx context.Context, gs int64, m *grpo.StepMetrics, tm *s
 }
 
 // backward runs the loss and its gradient over the step's GA micro-batches of b rows, each in
-// chunks of c rows (see lossSpec for the normalisation), and returns the trained tokens.
+// chunks of c rows (see lossSpec for the normalisation), and returns the tokens of the step's
+// rows.
 func (t *GRPO) backward(mb *MicroBatches, rows []*sampleRow, m *grpo.StepMetrics) (int, error) {
-	stepItems := tokensOf(rows)
+	chunks := t.backwardChunks(rows)
+	for k, ch := range chunks {
+		c := layoutChunk(ch.rows, t.pad)
+		_, outs, err := mb.Run(k == len(chunks)-1, t.loss.args(c, ch.rows, ch.items)...)
+		if err != nil {
+			return 0, err
+		}
+		stats, clip, err := lossOutputs(outs)
+		if err != nil {
+			return 0, err
+		}
+		if err := m.AddLoss(stats, clip); err != nil {
+			return 0, err
+		}
+	}
 	tokens := 0
+	for _, r := range rows {
+		tokens += len(r.Prompt) + len(r.Completion)
+	}
+	return tokens, nil
+}
+
+// backwardChunk is one forward/backward pass: exactly c rows and the loss normaliser items.
+type backwardChunk struct {
+	rows  []*sampleRow
+	items int
+}
+
+// backwardChunks cuts each micro-batch into chunks of c rows. Rows whose gradient is exactly zero
+// are left out when beta = 0: every loss_type multiplies a row's policy term by its advantage
+// (clipped or not), so a row with A = 0 — all of a group whose completions scored alike — adds
+// nothing, while the normalisers (chunk size, tokens of the micro-batch or step) still count it.
+// The chunks keep c rows, the last one filled with inert rows (A = 0, no loss tokens), so the
+// gradient is that of the full computation; only the entropy and clipping diagnostics then
+// describe the rows trained on. With little reward signal (most groups all wrong) this skips
+// most of the work. A step with no such row still runs one inert chunk: the skeleton applies an
+// update after every step (zero gradient; AdamW's momentum still moves, as in TRL).
+func (t *GRPO) backwardChunks(rows []*sampleRow) []backwardChunk {
+	stepItems := tokensOf(rows)
+	skip := t.ref == nil && !t.keepInertRows
+	var out []backwardChunk
 	for i := 0; i < t.ga; i++ {
 		micro := rows[i*t.b : (i+1)*t.b]
 		items := stepItems
 		if t.loss.itemsPerMicroBatch {
 			items = tokensOf(micro) * t.ga
 		}
-		if t.chunk < t.b {
-			micro = byLength(micro) // less padding per chunk; no loss_type depends on the grouping
+		work := micro
+		if skip {
+			work = withGradient(micro)
 		}
-		for j := 0; j < t.b; j += t.chunk {
-			part := micro[j : j+t.chunk]
-			c := layoutChunk(part, t.pad)
-			last := i == t.ga-1 && j+t.chunk == t.b
-			_, outs, err := mb.Run(last, t.loss.args(c, part, items)...)
-			if err != nil {
-				return 0, err
-			}
-			stats, clip, err := lossOutputs(outs)
-			if err != nil {
-				return 0, err
-			}
-			if err := m.AddLoss(stats, clip); err != nil {
-				return 0, err
-			}
-			for _, r := range part {
-				tokens += len(r.Prompt) + len(r.Completion)
-			}
+		if t.chunk < t.b {
+			work = byLength(work) // less padding per chunk; no loss_type depends on the grouping
+		}
+		for j := 0; j < len(work); j += t.chunk {
+			out = append(out, backwardChunk{rows: inertPadded(work[j:min(j+t.chunk, len(work))], t.chunk, t.pad), items: items})
 		}
 	}
-	return tokens, nil
+	if len(out) == 0 {
+		out = append(out, backwardChunk{rows: inertPadded(nil, t.chunk, t.pad), items: max(stepItems, 1)})
+	}
+	return out
 }

@@ -55,6 +55,8 @@ type GRPO struct {
 	buffer    *stepBuffer     // the rows being trained on, reused for num_iterations steps
 	before    json.RawMessage // data state before the running step
 	failed    bool            // the last step failed: State reports before
+	// keepInertRows runs rows without gradient too (tests compare both ways).
+	keepInertRows bool
 }
 
 // GRPOOptions are the GRPO task's settings that do not come from the configuration.

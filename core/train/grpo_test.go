@@ -25,12 +25,20 @@ func ptrTo[T any](v T) *T { return &v }
 // gradStep runs one GRPO step of cfg on a fresh fixture through optim's accumulation path (no
 // update applied) and returns the task, the step's metrics and the accumulated gradient.
 func gradStep(t *testing.T, cfg *config.Config) (*GRPO, map[string]float64, []float64) {
+	task, metrics, grad, _ := gradStepWith(t, cfg, &letterReward{name: "a", letter: 'a'}, false)
+	return task, metrics, grad
+}
+
+// gradStepWith is gradStep with a chosen reward, optionally running rows without gradient too;
+// it also returns the number of backward chunks run.
+func gradStepWith(t *testing.T, cfg *config.Config, rw reward.Reward, keepInert bool) (*GRPO, map[string]float64, []float64, int) {
 	t.Helper()
 	m := loadTiny(t)
-	task, err := NewGRPO(cfg, m, byteTok{}, &scriptedGen{}, []reward.Reward{&letterReward{name: "a", letter: 'a'}}, prompts(12), GRPOOptions{})
+	task, err := NewGRPO(cfg, m, byteTok{}, &scriptedGen{}, []reward.Reward{rw}, prompts(12), GRPOOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	task.keepInertRows = keepInert
 	t.Cleanup(task.Close)
 	opt, err := optim.New(m.Store, optim.Config{Beta1: 0.9, Beta2: 0.999, Reduction: task.Reduction()})
 	if err != nil {
@@ -56,7 +64,16 @@ func gradStep(t *testing.T, cfg *config.Config) (*GRPO, map[string]float64, []fl
 			grad = append(grad, float64(x))
 		}
 	}
-	return task, res.Metrics, grad
+	return task, res.Metrics, grad, mb.Count() - 1
+}
+
+// maxDiff returns the largest |a_i − b_i| and the largest |a_i|.
+func maxDiff(a, b []float64) (diff, scale float64) {
+	for i := range a {
+		scale = max(scale, math.Abs(a[i]))
+		diff = max(diff, math.Abs(a[i]-b[i]))
+	}
+	return diff, scale
 }
 
 // TestGRPOLossNormalisation checks the step's loss against hand-derived values for every
@@ -131,11 +148,7 @@ func TestGRPOChunkingKeepsGradient(t *testing.T) {
 				_, _, g := gradStep(t, cfg)
 				grads = append(grads, g)
 			}
-			scale, diff := 0.0, 0.0
-			for i := range grads[0] {
-				scale = max(scale, math.Abs(grads[0][i]))
-				diff = max(diff, math.Abs(grads[0][i]-grads[1][i]))
-			}
+			diff, scale := maxDiff(grads[0], grads[1])
 			if scale == 0 {
 				t.Fatal("zero gradient: the test checks nothing")
 			}
@@ -390,5 +403,61 @@ func TestCompletionLogProbsMatchFullForward(t *testing.T) {
 				t.Errorf("row %d token %d: log-prob %.7f, full forward gives %.7f", i, j, got[i][j], want)
 			}
 		}
+	}
+}
+
+// pairReward pays 1 for a completion containing "ab", else 0: most groups score alike, so most
+// advantages are exactly zero.
+type pairReward struct{}
+
+func (pairReward) Name() string { return "ab" }
+func (pairReward) Close() error { return nil }
+func (pairReward) Score(_ context.Context, _ int64, samples []reward.Sample) (reward.Scores, error) {
+	v := make([]float64, len(samples))
+	for i, s := range samples {
+		if strings.Contains(s.Completion, "ab") {
+			v[i] = 1
+		}
+	}
+	return reward.Scores{Values: v}, nil
+}
+
+// TestGRPOSkipsRowsWithoutGradient: with beta = 0, leaving out the rows whose advantage is zero
+// (and padding the last chunk with inert rows) gives the same loss and gradient as running every
+// row, for every loss_type, in fewer backward chunks.
+func TestGRPOSkipsRowsWithoutGradient(t *testing.T) {
+	for _, lt := range []string{"grpo", "bnpo", "dr_grpo", "dapo"} {
+		t.Run(lt, func(t *testing.T) {
+			var grads [][]float64
+			var losses []float64
+			var chunks []int
+			for _, keep := range []bool{true, false} {
+				cfg := grpoConfig(t, t.TempDir())
+				cfg.LossType = lt
+				cfg.GradientAccumulationSteps = 2
+				cfg.BackpropAccumulationMicroBatchSize = ptrTo(2)
+				cfg.NumIterations = 2 // clipped ratio to old log-probs: still zero for A = 0
+				task, metrics, g, n := gradStepWith(t, cfg, pairReward{}, keep)
+				zero := 0
+				for _, r := range task.buffer.Rows {
+					if r.Advantage == 0 {
+						zero++
+					}
+				}
+				if zero == 0 || zero == len(task.buffer.Rows) {
+					t.Fatalf("%d of %d rows have a zero advantage: the case checks nothing", zero, len(task.buffer.Rows))
+				}
+				grads, losses, chunks = append(grads, g), append(losses, metrics["loss"]), append(chunks, n)
+			}
+			if diff, scale := maxDiff(grads[0], grads[1]); scale == 0 || diff > 1e-6*scale {
+				t.Errorf("gradients differ by up to %g (largest %g) when rows without gradient are skipped", diff, scale)
+			}
+			if math.Abs(losses[0]-losses[1]) > 1e-7 {
+				t.Errorf("loss %v with every row, %v skipping", losses[0], losses[1])
+			}
+			if chunks[1] >= chunks[0] {
+				t.Errorf("skipping ran %d chunks, all rows %d: nothing was skipped", chunks[1], chunks[0])
+			}
+		})
 	}
 }

@@ -110,3 +110,24 @@ func byLength(rows []*sampleRow) []*sampleRow {
 	})
 	return out
 }
+
+// withGradient returns the rows with a non-zero advantage, in order.
+func withGradient(rows []*sampleRow) []*sampleRow {
+	var out []*sampleRow
+	for _, r := range rows {
+		if r.Advantage != 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// inertPadded fills rows up to n with inert rows: a one-token prompt, no completion, advantage 0.
+// They keep a chunk's shape (and grpo's per-chunk mean over n rows) and add nothing to the loss.
+func inertPadded(rows []*sampleRow, n int, pad int32) []*sampleRow {
+	out := slices.Clone(rows)
+	for len(out) < n {
+		out = append(out, &sampleRow{Prompt: []int32{pad}})
+	}
+	return out
+}
