@@ -24,6 +24,9 @@ import (
 	"github.com/grpo-dev/grpo/plugins/wasm/wasmtest"
 )
 
+// demoTrendSteps is the length of TestRunEmbeddedDemoLearns's run.
+const demoTrendSteps = "12"
+
 // childEnv makes the test binary run grpo's main (a real `grpo` process for the kill -9 test).
 const childEnv = "GRPO_TEST_RUN_MAIN"
 
@@ -405,5 +408,35 @@ func TestRunCompletionLogs(t *testing.T) {
 		if !strings.HasPrefix(string(b), `"step","prompt","completion","reward","rewards/length"`) {
 			t.Errorf("step %s: CSV header %q", step, strings.SplitN(string(b), "\r\n", 2)[0])
 		}
+	}
+}
+
+// TestRunEmbeddedDemoLearns runs the README's first command, shortened: the demo compiled into
+// the binary (no run file), rewards/math.wasm by default, fewer steps and no held-out evaluation.
+// The mean reward must trend up over the steps (least-squares slope > 0, and the last third
+// above the first third); the run is seeded, so this is deterministic on the Go backend.
+func TestRunEmbeddedDemoLearns(t *testing.T) {
+	if _, err := os.Stat("../../configs/demo/model/model.safetensors"); err != nil {
+		t.Fatalf("the demo model is missing (configs/demo/model, made by scripts/make-demo.sh): %v", err)
+	}
+	out := t.TempDir()
+	stdout, stderr, err := execCLI("run", "max_steps="+demoTrendSteps, "val_split=null", "output_dir="+out)
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	rows := metricsRows(t, out)
+	if len(rows) < 6 {
+		t.Fatalf("%d metrics rows", len(rows))
+	}
+	third := len(rows) / 3
+	var first, last float64
+	for i := range third {
+		first += rows[i]["reward"].(float64) / float64(third)
+		last += rows[len(rows)-1-i]["reward"].(float64) / float64(third)
+	}
+	slope := rewardSlope(rows)
+	t.Logf("reward: first third %.3f, last third %.3f, slope %.4f per step", first, last, slope)
+	if !(slope > 0 && last > first) {
+		t.Errorf("no upward reward trend: first third %.3f, last third %.3f, slope %.4f per step", first, last, slope)
 	}
 }
