@@ -141,8 +141,8 @@ type backwardChunk struct {
 // The chunks keep c rows, the last one filled with inert rows (A = 0, no loss tokens), so the
 // gradient is that of the full computation; only the entropy and clipping diagnostics then
 // describe the rows trained on. With little reward signal (most groups all wrong) this skips
-// most of the work. A step with no such row still runs one inert chunk: the skeleton applies an
-// update after every step (zero gradient; AdamW's momentum still moves, as in TRL).
+// most of the work. A step without any row to learn from still runs one chunk (zero gradient):
+// the skeleton applies an update after every step (AdamW's momentum still moves, as in TRL).
 func (t *GRPO) backwardChunks(rows []*sampleRow) []backwardChunk {
 	stepItems := tokensOf(rows)
 	skip := t.ref == nil && !t.keepInertRows
@@ -164,8 +164,13 @@ func (t *GRPO) backwardChunks(rows []*sampleRow) []backwardChunk {
 			out = append(out, backwardChunk{rows: inertPadded(work[j:min(j+t.chunk, len(work))], t.chunk, t.pad), items: items})
 		}
 	}
-	if len(out) == 0 {
-		out = append(out, backwardChunk{rows: inertPadded(nil, t.chunk, t.pad), items: max(stepItems, 1)})
+	if len(out) == 0 { // nothing to learn from: one chunk of real rows keeps the diagnostics meaningful
+		first := rows[:t.b]
+		items := stepItems
+		if t.loss.itemsPerMicroBatch {
+			items = tokensOf(first) * t.ga
+		}
+		out = append(out, backwardChunk{rows: byLength(first)[:t.chunk], items: items})
 	}
 	return out
 }
