@@ -181,7 +181,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		mb := &MicroBatches{step: t.step, lr: t.sched.LR(gs)}
 		res, err := t.task.Step(ctx, gs, mb)
 		if err != nil {
-			return fmt.Errorf("step %d: %w", gs+1, err)
+			return t.stepFailed(gs, mb, err, save) // stepfailure.go
 		}
 		st, err := mb.finish()
 		if err != nil {
