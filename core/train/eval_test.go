@@ -11,15 +11,15 @@ import (
 	"github.com/grpo-dev/grpo/core/reward"
 )
 
-// scriptedGen answers prompt i's completion j with answers[i][j] (greedy: answers[i][0]) and
+// answerGen answers prompt i's completion j with answers[i][j] (greedy: answers[i][0]) and
 // records the requests.
-type scriptedGen struct {
+type answerGen struct {
 	greedy  []string
 	sampled [][]string
 	reqs    []generate.Request
 }
 
-func (g *scriptedGen) Generate(_ context.Context, req generate.Request) ([]generate.Completion, error) {
+func (g *answerGen) Generate(_ context.Context, req generate.Request) ([]generate.Completion, error) {
 	g.reqs = append(g.reqs, req)
 	var out []generate.Completion
 	for i := range req.Prompts {
@@ -34,8 +34,8 @@ func (g *scriptedGen) Generate(_ context.Context, req generate.Request) ([]gener
 	return out, nil
 }
 
-func (g *scriptedGen) SyncWeights(context.Context, generate.WeightSource) error { return nil }
-func (g *scriptedGen) Close() error                                             { return nil }
+func (g *answerGen) SyncWeights(context.Context, generate.WeightSource) error { return nil }
+func (g *answerGen) Close() error                                             { return nil }
 
 // exactReward scores 1 when the completion equals the row's "answer", NaN when the row has none.
 type exactReward struct{}
@@ -63,7 +63,7 @@ func TestEvaluate(t *testing.T) {
 		{Prompt: "p2", Metadata: map[string]any{"answer": "3"}},
 		{Prompt: "p3", Metadata: map[string]any{}}, // no reference: never scored
 	}
-	gen := &scriptedGen{
+	gen := &answerGen{
 		greedy: []string{"1", "x", "3", "4"},
 		sampled: [][]string{
 			{"1", "1", "0"},
