@@ -50,7 +50,7 @@ ROWS = [
 ]
 
 ARGS = ["dataset_format=prompt", "completion_column=completion", "apply_chat_template=false",
-        "completion_only_training=true", "packing=false", "max_seq_length=64",
+        "completion_only_training=true", "packing=false", "max_seq_length=128",
         "per_device_train_batch_size=4", "gradient_accumulation_steps=2", "max_steps=1",
         "learning_rate=1e-3", "lr_scheduler_type=constant", "warmup_ratio=0", "warmup_steps=0",
         "adam_beta1=0.9", "adam_beta2=0.95", "adam_epsilon=1e-8", "weight_decay=0.01",
