@@ -41,7 +41,7 @@ EOS = 2  # tiny-qwen2's eos_token_id; the tokenizer's eos_token is the byte symb
 ROWS = [
     {"prompt": "What is 12 + 7?\n", "completion": "12 + 7 = 19."},
     {"prompt": "Sum 3 and 4.\n", "completion": "7"},
-    {"prompt": "Tom has 5 apples. He gets 8 more. How many now?\n", "completion": "5 + 8 = 13. The answer is 13."},
+    {"prompt": "Tom has 5 apples. He gets 8 more.\n", "completion": "5 + 8 = 13. So 13."},
     {"prompt": "Q: 100 - 1\n", "completion": "99"},
     {"prompt": "Repeat: abc\n", "completion": "abc abc"},
     {"prompt": "Zoë's total?\n", "completion": "It is 42 (forty-two)."},
@@ -50,7 +50,7 @@ ROWS = [
 ]
 
 ARGS = ["dataset_format=prompt", "completion_column=completion", "apply_chat_template=false",
-        "completion_only_training=true", "packing=false", "max_seq_length=128",
+        "completion_only_training=true", "packing=false", "max_seq_length=64",
         "per_device_train_batch_size=4", "gradient_accumulation_steps=2", "max_steps=1",
         "learning_rate=1e-3", "lr_scheduler_type=constant", "warmup_ratio=0", "warmup_steps=0",
         "adam_beta1=0.9", "adam_beta2=0.95", "adam_epsilon=1e-8", "weight_decay=0.01",
@@ -100,6 +100,8 @@ def reference(model_dir):
         seqs.append(full)
         labels.append([-100 if i < max(start, 1) else t for i, t in enumerate(full)])
     width = max(len(s) for s in seqs)
+    if width > 64:  # grpo would cut the row at max_seq_length=64 and the two steps would differ
+        raise SystemExit(f"FAIL: a row has {width} tokens, more than max_seq_length=64")
     ids = torch.tensor([s + [0] * (width - len(s)) for s in seqs])
     lab = torch.tensor([l + [-100] * (width - len(l)) for l in labels])
     mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs])
