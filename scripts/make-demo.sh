@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the demo under configs/demo/ from nothing but this repository:
-#   data/{train,test}.jsonl  seeded arithmetic word problems (grpo data arith)
+#   data/{train,test}.jsonl  seeded arithmetic problems (grpo data arith)
 #   model/                   the tokenizer (grpo tokenizer train), a random Qwen2 (grpo model init)
 #                            trained by grpo sft with configs/demo/sft.toml
 #   expected.json            its held-out greedy accuracy and pass@8 (grpo eval, rewards/math.wasm)
@@ -27,13 +27,17 @@ stage "build"
 go build -o "$work/grpo" ./cmd/grpo
 grpo="$work/grpo"
 
-# Difficulty: one- and two-digit operands, one or two operations ("What is 52 + 36 - 8?").
-# Train and test never share a problem (the split is a hash of the arithmetic).
+# Difficulty: one-digit operands, exactly two operations ("What is 8 + 9 - 5?"): every problem
+# of the space (about 1,900) is used, 1,700 for training and the 196 of the test split, which
+# never shares a problem with train (the split is a hash of the arithmetic).
+# The demonstrator is lazy: 60% of the training solutions of problems that start with an
+# addition stop after it and box the intermediate sum. The SFT model copies the habit (its
+# greedy answer stops early on those problems); GRPO, rewarded on the true answer, unlearns it.
 stage "data"
 mkdir -p "$out/data"
-arith=(--seed 1 --min-digits 1 --max-digits 2 --min-steps 1 --max-steps 2 --style symbolic)
-"$grpo" data arith "${arith[@]}" --n 20000 --split train --out "$out/data/train.jsonl"
-"$grpo" data arith "${arith[@]}" --n 500 --split test --out "$out/data/test.jsonl"
+arith=(--seed 1 --min-digits 1 --max-digits 1 --min-steps 2 --max-steps 2 --style symbolic)
+"$grpo" data arith "${arith[@]}" --lazy 0.6 --lazy-op + --n 1700 --split train --out "$out/data/train.jsonl"
+"$grpo" data arith "${arith[@]}" --n 196 --split test --out "$out/data/test.jsonl"
 
 stage "tokenizer"
 "$grpo" tokenizer train --data "$out/data/train.jsonl" --columns prompt,solution --chat-template chatml \

@@ -38,6 +38,8 @@ problem, whatever the seeds and settings: each expression belongs to one split b
 				&cli.IntFlag{Name: "max-steps", Value: arith.DefaultConfig().MaxSteps, Usage: "most operations per problem (1-4)"},
 				&cli.StringFlag{Name: "ops", Value: arith.DefaultConfig().Ops, Usage: `operations to use, a subset of "+-"`},
 				&cli.StringFlag{Name: "style", Value: arith.DefaultConfig().Style, Usage: "wording: mixed, symbolic or word"},
+				&cli.Float64Flag{Name: "lazy", Usage: "probability that a multi-step problem's worked solution stops after its first operation (a flawed demonstrator; the answer column stays true)"},
+				&cli.StringFlag{Name: "lazy-op", Usage: `make only problems whose first operation is this ("+" or "-") lazy (default: any)`},
 			},
 			Action: runDataArith,
 		},
@@ -61,7 +63,14 @@ func runDataArith(_ context.Context, c *cli.Command) error {
 		N: c.Int("n"), Seed: c.Int64("seed"), Split: c.String("split"),
 		MinDigits: c.Int("min-digits"), MaxDigits: c.Int("max-digits"),
 		MinSteps: c.Int("min-steps"), MaxSteps: c.Int("max-steps"),
-		Ops: c.String("ops"), Style: c.String("style"),
+		Ops: c.String("ops"), Style: c.String("style"), Lazy: c.Float64("lazy"),
+	}
+	switch op := c.String("lazy-op"); op {
+	case "":
+	case "+", "-":
+		cfg.LazyOp = op[0]
+	default:
+		return fmt.Errorf("--lazy-op %q: use \"+\" or \"-\" (or leave it out for any operation)", op)
 	}
 	ps, err := arith.Generate(cfg)
 	if err != nil {

@@ -48,6 +48,15 @@ type Config struct {
 	Ops string
 	// Style is StyleMixed, StyleSymbolic or StyleWord.
 	Style string
+	// Lazy makes a flawed demonstrator: it is the probability that the worked solution of a
+	// multi-step problem whose first operation is LazyOp ('+' or '-'; 0 = any) stops after that
+	// first operation and boxes its intermediate result. The answer column keeps the true
+	// answer. The demo supervises on such solutions so that the SFT model has a habit GRPO,
+	// rewarded on the true answer, can unlearn (RL selects among behaviours the model already
+	// shows). The draw is a hash of (Seed, expression): the same problems are drawn whatever
+	// Lazy is.
+	Lazy   float64
+	LazyOp byte
 }
 
 // DefaultConfig is the demo's difficulty: 1–3 digit operands, one or two steps, mixed wording.
@@ -78,8 +87,22 @@ func (c Config) validate() error {
 		return fmt.Errorf("arith: ops %q, want a non-empty subset of \"+-\"", c.Ops)
 	case c.Style != StyleMixed && c.Style != StyleSymbolic && c.Style != StyleWord:
 		return fmt.Errorf("arith: style %q, want mixed, symbolic or word", c.Style)
+	case !(c.Lazy >= 0 && c.Lazy <= 1):
+		return fmt.Errorf("arith: lazy %v, want a probability in [0, 1]", c.Lazy)
+	case c.LazyOp != 0 && c.LazyOp != '+' && c.LazyOp != '-':
+		return fmt.Errorf("arith: lazy op %q, want '+', '-' or none", c.LazyOp)
 	}
 	return nil
+}
+
+// lazyFor says whether the problem gets the lazy solution (see Config.Lazy).
+func (c Config) lazyFor(ops []byte, expr string) bool {
+	if c.Lazy == 0 || len(ops) < 2 || (c.LazyOp != 0 && ops[0] != c.LazyOp) {
+		return false
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "grpo-arith-lazy|%d|%s", c.Seed, expr)
+	return float64(h.Sum64()>>11)/(1<<53) < c.Lazy
 }
 
 // SplitOf says which split an expression belongs to: test for a fixed ~10% of all expressions
@@ -118,7 +141,11 @@ func Generate(cfg Config) ([]Problem, error) {
 			continue
 		}
 		seen[expr] = true
-		out = append(out, render(rng, cfg.Style, nums, ops, expr))
+		p := render(rng, cfg.Style, nums, ops, expr)
+		if cfg.lazyFor(ops, expr) {
+			_, p.Solution = solve(nums[:2], ops[:1])
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }
