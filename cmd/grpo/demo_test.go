@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// demoTolerance is how far the measured greedy accuracy may stray from the stated one, in
-// accuracy points, on the fixed 500 held-out problems: greedy decoding is deterministic for a
+// demoTolerance is how far the measured greedy accuracy may stray from the stated one (a
+// fraction: 0.01 is one point, two of the 196 held-out problems): greedy decoding is deterministic for a
 // given machine, but matrix kernels that round differently (AVX-512, AVX2, portable Go; XLA)
 // can flip an argmax near a tie and so a handful of answers.
 const demoTolerance = 0.01

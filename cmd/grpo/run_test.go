@@ -25,7 +25,7 @@ import (
 )
 
 // demoTrendSteps is the length of TestRunEmbeddedDemoLearns's run.
-const demoTrendSteps = "12"
+const demoTrendSteps = "20"
 
 // childEnv makes the test binary run grpo's main (a real `grpo` process for the kill -9 test).
 const childEnv = "GRPO_TEST_RUN_MAIN"
