@@ -217,8 +217,11 @@ func narrow(lo, hi, t, ok *Node) (*Node, *Node) {
 
 // keyThresholds converts thresholds to int32 keys for comparisons (clamped at MinInt32, which
 // no key takes, so "key ≤ MinInt32 − 1" and "key ≤ MinInt32" select the same nothing).
+// The result is [R,W,1] against scores laid out [R,1,V]: each pass then reduces over the minor
+// (vocabulary) axis, a row reduction XLA emits far faster than the column reduction over a
+// middle axis that an [R,V,W] layout gives.
 func keyThresholds(t *Node) *Node {
-	return ExpandAxes(ConvertDType(Max(t, Const(t.Graph(), int64(math.MinInt32))), dtypes.Int32), 1) // [R,1,W]
+	return ExpandAxes(ConvertDType(Max(t, Const(t.Graph(), int64(math.MinInt32))), dtypes.Int32), -1) // [R,W,1]
 }
 
 // kthLargestKey returns [R,1] the k-th largest key of each row (k: int32 scalar in [1, V]): the
@@ -233,10 +236,10 @@ func kthLargestKey(keys, k *Node) *Node {
 	lo := BroadcastToDims(Const(g, int64(math.MinInt32)), rows, 1)
 	hi := BroadcastToDims(Const(g, int64(math.MaxInt32)+1), rows, 1)
 	k32 := ConvertDType(k, dtypes.Int32)
-	k3 := ExpandAxes(keys, -1) // [R,V,1]
+	k3 := ExpandAxes(keys, 1) // [R,1,V]
 	for range searchPasses(1<<32+1, ways) {
 		t := thresholds(lo, hi, ways)
-		n := ReduceSum(ConvertDType(GreaterOrEqual(k3, keyThresholds(t)), dtypes.Int32), 1) // [R,W]
+		n := ReduceSum(ConvertDType(GreaterOrEqual(k3, keyThresholds(t)), dtypes.Int32), -1) // [R,W]
 		lo, hi = narrow(lo, hi, t, GreaterOrEqual(n, k32))
 	}
 	return ConvertDType(lo, dtypes.Int32)
@@ -252,11 +255,11 @@ func topPCutKey(keys, probs, limit *Node) *Node {
 	// Invariant: mass(≤ lo) ≤ limit, mass(≤ hi) > limit (hi past every key: the total, 1).
 	lo := BroadcastToDims(Const(g, int64(math.MinInt32)-1), rows, 1)
 	hi := BroadcastToDims(Const(g, int64(math.MaxInt32)), rows, 1)
-	k3, p3 := ExpandAxes(keys, -1), ExpandAxes(probs, -1) // [R,V,1]
+	k3, p3 := ExpandAxes(keys, 1), ExpandAxes(probs, 1) // [R,1,V]
 	for range searchPasses(1<<32, ways) {
 		t := thresholds(lo, hi, ways)
-		below := ConvertDType(LessOrEqual(k3, keyThresholds(t)), dtypes.Float32) // [R,V,W]
-		mass := ReduceSum(Mul(p3, below), 1)                                     // [R,W]
+		below := ConvertDType(LessOrEqual(k3, keyThresholds(t)), dtypes.Float32) // [R,W,V]
+		mass := ReduceSum(Mul(p3, below), -1)                                    // [R,W]
 		lo, hi = narrow(lo, hi, t, LessOrEqual(mass, limit))
 	}
 	return ConvertDType(Max(lo, Const(g, int64(math.MinInt32))), dtypes.Int32)
