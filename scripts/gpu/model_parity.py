@@ -172,10 +172,34 @@ def make_batch(vocab, seed, torch):
     return ids, mask, pos
 
 
+def build_checkpoint(torch, family, kw, seed, path):
+    """Saves a transformers checkpoint of family ("qwen2" or "llama") with config kwargs kw and seeded
+    random weights at path (norms near 1, biases and projections scaled so logits stay O(1)), and
+    returns its config. sampler_parity.py builds its checkpoints with it too."""
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    cls_cfg, cls_model = (Qwen2Config, Qwen2ForCausalLM) if family == "qwen2" else (LlamaConfig, LlamaForCausalLM)
+    cfg = cls_cfg(bos_token_id=1, eos_token_id=2, pad_token_id=0, attn_implementation="eager", **kw)
+    torch.manual_seed(seed)
+    model = cls_model(cfg)
+    gen = torch.Generator().manual_seed(100 + seed)
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if pname.endswith("norm.weight"):
+                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
+            elif pname.endswith(".bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
+            elif "embed_tokens" in pname or "lm_head" in pname:
+                p.copy_(torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5 * 4)
+            else:
+                p.copy_(torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5)
+    model.save_pretrained(path)
+    return cfg
+
+
 def gpu_mode(args, report):
     import torch
     import transformers
-    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    from transformers import AutoModelForCausalLM
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -186,22 +210,7 @@ def gpu_mode(args, report):
     work_root = tempfile.mkdtemp(prefix="model_parity_")
     for seed, (name, (family, kw)) in enumerate(SPECS.items()):
         d = os.path.join(work_root, name)
-        cls_cfg, cls_model = (Qwen2Config, Qwen2ForCausalLM) if family == "qwen2" else (LlamaConfig, LlamaForCausalLM)
-        cfg = cls_cfg(bos_token_id=1, eos_token_id=2, pad_token_id=0, attn_implementation="eager", **kw)
-        torch.manual_seed(seed)
-        model = cls_model(cfg)
-        gen = torch.Generator().manual_seed(100 + seed)
-        with torch.no_grad():
-            for pname, p in model.named_parameters():
-                if pname.endswith("norm.weight"):
-                    p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
-                elif pname.endswith(".bias"):
-                    p.copy_(0.1 * torch.randn(p.shape, generator=gen))
-                elif "embed_tokens" in pname or "lm_head" in pname:
-                    p.copy_(torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5 * 4)
-                else:
-                    p.copy_(torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5)
-        model.save_pretrained(d)
+        cfg = build_checkpoint(torch, family, kw, seed, d)
         ids, mask, pos = make_batch(cfg.vocab_size, 1000 + seed, torch)
         batch_file = os.path.join(d, "batch.json")
         with open(batch_file, "w") as f:

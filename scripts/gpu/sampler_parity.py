@@ -87,28 +87,6 @@ def fixtures_mode(args, report):
 # ---------------------------------------------------------------------------------------------
 # GPU mode.
 
-def build_checkpoint(torch, family, kw, seed, path):
-    """A transformers checkpoint with random weights scaled as model_parity.py scales them."""
-    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
-    cls_cfg, cls_model = (Qwen2Config, Qwen2ForCausalLM) if family == "qwen2" else (LlamaConfig, LlamaForCausalLM)
-    cfg = cls_cfg(bos_token_id=1, eos_token_id=2, pad_token_id=0, attn_implementation="eager", **kw)
-    torch.manual_seed(seed)
-    model = cls_model(cfg)
-    gen = torch.Generator().manual_seed(100 + seed)
-    with torch.no_grad():
-        for pname, p in model.named_parameters():
-            if pname.endswith("norm.weight"):
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
-            elif pname.endswith(".bias"):
-                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
-            elif "embed_tokens" in pname or "lm_head" in pname:
-                p.copy_(torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5 * 4)
-            else:
-                p.copy_(torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5)
-    model.save_pretrained(path)
-    return cfg
-
-
 def hf_greedy(torch, path, prompts, dtype, device):
     """transformers generate(do_sample=False) on the left-padded batch: tokens and the scores."""
     from transformers import AutoModelForCausalLM, GenerationConfig
@@ -161,7 +139,7 @@ def gpu_mode(args, report):
     import torch
     import transformers
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from model_parity import SPECS  # the checkpoint shapes of the model parity check
+    from model_parity import SPECS, build_checkpoint  # the model parity check's checkpoints
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
