@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
+	gm "github.com/gomlx/gomlx/ml/model"
 
 	"github.com/grpo-dev/grpo/core/generate"
 )
@@ -198,19 +199,11 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 		}
 	}
 	if useLoop {
-		exec := g.decode[decodeKey{proc: proc, loop: true}]
-		args, err := g.donated(state)
+		res, err := g.decodeCall(g.decode[decodeKey{proc: proc, loop: true}], fixed, state)
 		if err != nil {
 			return nil, false, step, err
 		}
 		t0 := time.Now()
-		res, err := exec.Call(append(slices.Clone(fixed), args...)...)
-		g.stats.DecodeCalls += time.Since(t0)
-		if err != nil {
-			return nil, false, step, err
-		}
-		g.stats.DeviceCalls++
-		t0 = time.Now()
 		defer func() { g.stats.DecodeReads += time.Since(t0) }()
 		st := unflatten(res, nc, proc.Repetition)
 		s, err := scalarOf[int32](st.Step)
@@ -226,17 +219,10 @@ func (g *Generator) decodeSegment(proc processors, fixed []any, state []*tensors
 		return nil, false, step, err
 	}
 	for writeAt := promptLen + step - 1; writeAt < slots && step < maxTokens; writeAt++ {
-		args, err := g.donated(state)
+		res, err := g.decodeCall(exec, fixed, state)
 		if err != nil {
 			return nil, false, step, err
 		}
-		t0 := time.Now()
-		res, err := exec.Call(append(slices.Clone(fixed), args...)...)
-		g.stats.DecodeCalls += time.Since(t0)
-		if err != nil {
-			return nil, false, step, err
-		}
-		g.stats.DeviceCalls++
 		state = res
 		step++
 	}
@@ -270,4 +256,21 @@ func scalarOf[T bool | int32](t *tensors.Tensor) (T, error) {
 		return zero, fmt.Errorf("reading a scalar output: %v (%d values)", err, len(v))
 	}
 	return v[0], nil
+}
+
+// decodeCall runs a decode executable (the device loop or one step) on the fixed inputs and the
+// donated decode state, and counts the call and its time in the generator's stats.
+func (g *Generator) decodeCall(exec *gm.Exec, fixed []any, state []*tensors.Tensor) ([]*tensors.Tensor, error) {
+	args, err := g.donated(state)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	res, err := exec.Call(append(slices.Clone(fixed), args...)...)
+	g.stats.DecodeCalls += time.Since(t0)
+	if err != nil {
+		return nil, err
+	}
+	g.stats.DeviceCalls++
+	return res, nil
 }
