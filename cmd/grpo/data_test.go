@@ -53,6 +53,16 @@ func TestDataArithWritesDisjointSplits(t *testing.T) {
 	if err := newApp().Run(context.Background(), []string{"grpo", "data", "arith", "--split", "dev"}); err == nil {
 		t.Error("unknown split accepted")
 	}
+	for _, bad := range []struct{ flag, value, want string }{
+		{"--lazy-op", "*", `--lazy-op "*": use "+" or "-"`},
+		{"--lazy-op", "+-", `--lazy-op "+-": use "+" or "-"`},
+		{"--lazy", "1.5", "lazy 1.5, want a probability in [0, 1]"},
+	} {
+		err := newApp().Run(context.Background(), []string{"grpo", "data", "arith", "--n", "5", bad.flag, bad.value})
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s %s: error %v, want one containing %q", bad.flag, bad.value, err, bad.want)
+		}
+	}
 }
 
 func TestDataShow(t *testing.T) {

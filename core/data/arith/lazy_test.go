@@ -56,7 +56,12 @@ func TestLazyDemonstrator(t *testing.T) {
 	}
 	bad := lazyCfg
 	bad.Lazy = 1.5
-	if _, err := Generate(bad); err == nil || !strings.Contains(err.Error(), "lazy") {
-		t.Fatalf("lazy 1.5: error %v, want one naming lazy", err)
+	if _, err := Generate(bad); err == nil || !strings.Contains(err.Error(), "lazy 1.5, want a probability in [0, 1]") {
+		t.Fatalf("lazy 1.5: error %v, want one naming lazy and its range", err)
+	}
+	bad = lazyCfg
+	bad.LazyOp = '*'
+	if _, err := Generate(bad); err == nil || !strings.Contains(err.Error(), "lazy op '*', want '+', '-' or none") {
+		t.Fatalf("lazy op '*': error %v, want one naming the lazy op", err)
 	}
 }
