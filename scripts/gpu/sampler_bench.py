@@ -53,6 +53,8 @@ PROCESSORS = ["top_k=50", "top_p=0.95", "min_p=0.05", "repetition_penalty=1.1"]
 # graph launch with no host round trip per iteration; "" turns command buffers off.
 VARIANTS = collections.OrderedDict([
     ("device", ("device decode loop, XLA defaults (grpo's default)", ["--loop", "auto"], "", "all")),
+    ("device-seg64", ("device loop, 64-step segments (the default until 2026-11-26)",
+                      ["--loop", "auto", "--segment", "64"], "", "all")),
     ("device+while-graph", ("device loop recorded whole as a CUDA graph",
                             ["--loop", "auto"], "--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL", "all")),
     ("host", ("one decode step per device call (the fallback)", ["--loop", "host"], "", "all")),
