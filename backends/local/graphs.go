@@ -162,6 +162,11 @@ func (g *Generator) decodeStep(st decodeState[*Node], prm samplingInputs, rowKey
 // [R], state. With k.loop the steps run in a While loop until the cache is full (WriteAt = S),
 // T tokens are generated or every row is done; otherwise it is one step.
 //
+// The loop condition reads the state, so a segment ends as soon as every row is done. XLA's GPU
+// runtime then reads the predicate back after each step; a constant trip count (which it runs
+// without that round trip) measured no faster on an H200, because the body already runs as one
+// CUDA graph and the step is bound by its kernels (BENCHMARKS.md, sampler_trace.sh).
+//
 // What the XLA backend (go-xla v0.4.1) requires of the loop program shapes it:
 //
 //   - The body and the condition take everything they use as loop state, including the model's

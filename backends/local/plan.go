@@ -74,7 +74,7 @@ func planBatches(lengths []int, n, maxRows int, buckets []int) ([]batchPlan, err
 }
 
 // defaultPromptBuckets: 16, 32, 64, then every multiple of 64. Multiples of 64 waste less than
-// powers of two on long prompts, and with the default SegmentSteps of 64 every cache size is a
+// powers of two on long prompts, and with the default SegmentSteps of 128 every cache size is a
 // multiple of 64, so decode graphs are shared between prompt buckets.
 const bucketStep = 64
 

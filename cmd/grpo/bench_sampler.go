@@ -61,7 +61,7 @@ auto,host) to time several loop modes on one model.
 			&cli.IntFlag{Name: "prompt-len", Value: 64, Usage: "prompt tokens per row"},
 			&cli.IntFlag{Name: "new-tokens", Value: 256, Usage: "tokens generated per row"},
 			&cli.IntFlag{Name: "num-generations", Value: 1, Usage: "completions per prompt (they share a prefill)"},
-			&cli.IntFlag{Name: "segment", Value: 64, Usage: "decode steps per device call"},
+			&cli.IntFlag{Name: "segment", Usage: "decode steps per device call (0: the generator's default)"},
 			&cli.StringFlag{Name: "loop", Value: "auto", Usage: "auto, device or host; a comma-separated list times each"},
 			&cli.IntFlag{Name: "repeats", Value: 3, Usage: "timed runs per batch size (the best is reported)"},
 			&cli.FloatFlag{Name: "bandwidth", Usage: "card memory bandwidth in GB/s for the roofline (0: not reported)"},
