@@ -13,7 +13,6 @@ import (
 	"github.com/grpo-dev/grpo/core/data"
 	"github.com/grpo-dev/grpo/core/tokenizer"
 	"github.com/grpo-dev/grpo/core/train"
-	"github.com/grpo-dev/grpo/plugins"
 )
 
 // evalCmd is `grpo eval`: held-out accuracy and pass@k of a model with reward plugins.
@@ -58,11 +57,7 @@ func runEval(ctx context.Context, c *cli.Command) error {
 	if m := c.String("model"); m != "" {
 		cfg.ModelNameOrPath = m
 	}
-	policy, err := loadPolicy(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	tok, err := tokenizer.Load(policy.Dir)
+	policy, tok, err := loadPolicy(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -70,23 +65,11 @@ func runEval(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	opts, err := pluginOptions(c, cfg)
+	rewards, err := openRewards(ctx, c, cfg)
 	if err != nil {
 		return err
 	}
-	specs := make([]plugins.Spec, len(cfg.Rewards))
-	for i, r := range cfg.Rewards {
-		specs[i] = plugins.Spec{Plugin: r.Plugin, Settings: r.Settings}
-	}
-	rewards, err := plugins.OpenRewards(ctx, specs, opts)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, r := range rewards {
-			_ = r.Close()
-		}
-	}()
+	defer closeAll(rewards)
 	gen, err := local.New(policy, tok, local.Options{MaxBatch: int(c.Int("max-batch"))})
 	if err != nil {
 		return err

@@ -84,11 +84,7 @@ func runReward(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, r := range rewards {
-			_ = r.Close()
-		}
-	}()
+	defer closeAll(rewards)
 	names := uniqueNames(rewards)
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()

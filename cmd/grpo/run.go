@@ -116,11 +116,7 @@ func runRun(ctx context.Context, c *cli.Command) error {
 	logger := runLogger(cfg, c.Root().ErrWriter)
 	slog.SetDefault(logger)
 
-	policy, err := loadPolicy(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	tok, err := tokenizer.Load(policy.Dir)
+	policy, tok, err := loadPolicy(ctx, cfg)
 	if err != nil {
 		return err
 	}

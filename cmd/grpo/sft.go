@@ -44,11 +44,7 @@ func runSFT(ctx context.Context, c *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	policy, err := loadPolicy(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	tok, err := tokenizer.Load(policy.Dir)
+	policy, tok, err := loadPolicy(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -102,14 +98,14 @@ func sftConfig(configDirs, args []string) (*config.Config, error) {
 
 // loadPolicy loads model_name_or_path with model_init_kwargs, gradient_checkpointing, bf16
 // (bfloat16 compute over float32 master weights, unless torch_dtype says otherwise) and
-// gomlx_backend.
-func loadPolicy(ctx context.Context, cfg *config.Config) (*model.Model, error) {
+// gomlx_backend, and the tokenizer of its directory.
+func loadPolicy(ctx context.Context, cfg *config.Config) (*model.Model, *tokenizer.Tokenizer, error) {
 	if cfg.ModelNameOrPath == "" {
-		return nil, errors.New("model_name_or_path is empty: set it in the run file or as model_name_or_path=DIR")
+		return nil, nil, errors.New("model_name_or_path is empty: set it in the run file or as model_name_or_path=DIR")
 	}
 	opts, err := model.ParseInitKwargs(cfg.ModelInitKwargs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opts.GradientCheckpointing = cfg.GradientCheckpointing
 	if cfg.BF16 && opts.DType == dtypes.InvalidDType {
@@ -117,8 +113,16 @@ func loadPolicy(ctx context.Context, cfg *config.Config) (*model.Model, error) {
 	}
 	if cfg.GoMLXBackend != "" {
 		if opts.Backend, err = accel.New(cfg.GoMLXBackend); err != nil {
-			return nil, fmt.Errorf("gomlx_backend: %w", err)
+			return nil, nil, fmt.Errorf("gomlx_backend: %w", err)
 		}
 	}
-	return model.Load(ctx, cfg.ModelNameOrPath, opts)
+	policy, err := model.Load(ctx, cfg.ModelNameOrPath, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.Load(policy.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return policy, tok, nil
 }
