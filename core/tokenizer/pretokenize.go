@@ -173,6 +173,27 @@ func compileSplit(pattern string, behavior int, invert bool, key string) (*regex
 	return &regexSplit{re: re, behavior: behavior, invert: invert}, nil
 }
 
+// IsolatedPieces appends to dst the pieces of s that a Split pre-tokenizer with the Isolated
+// behaviour (and no invert) makes from the regex matches idx (FindAllStringIndex of s): every
+// match and every gap between matches, in order, empty ones left out. bpetrain splits its corpus
+// with it, so that the words it merges are the words the encoder will see.
+func IsolatedPieces(dst []string, s string, idx [][]int) []string {
+	prev := 0
+	for _, m := range idx {
+		if m[0] > prev {
+			dst = append(dst, s[prev:m[0]])
+		}
+		if m[1] > m[0] {
+			dst = append(dst, s[m[0]:m[1]])
+		}
+		prev = m[1]
+	}
+	if prev < len(s) {
+		dst = append(dst, s[prev:])
+	}
+	return dst
+}
+
 type span struct {
 	start, end int
 	match      bool
@@ -191,20 +212,7 @@ func (r *regexSplit) split(dst []string, s string) []string {
 	}
 	if r.behavior == behaviorIsolated && !r.invert {
 		// The common case (every GPT-style file): matches and the gaps between them.
-		prev := 0
-		for _, m := range idx {
-			if m[0] > prev {
-				dst = append(dst, s[prev:m[0]])
-			}
-			if m[1] > m[0] {
-				dst = append(dst, s[m[0]:m[1]])
-			}
-			prev = m[1]
-		}
-		if prev < len(s) {
-			dst = append(dst, s[prev:])
-		}
-		return dst
+		return IsolatedPieces(dst, s, idx)
 	}
 	// General case, as NormalizedString::split (tokenizer/normalizer.rs).
 	spans := make([]span, 0, 2*len(idx)+1)

@@ -23,6 +23,8 @@ import (
 	"strings"
 
 	"github.com/dlclark/regexp2/v2"
+
+	"github.com/grpo-dev/grpo/core/tokenizer"
 )
 
 // Qwen2Pattern is the Split regex of Qwen2/Qwen2.5/Qwen3's tokenizer.json: contractions, letter
@@ -160,21 +162,7 @@ func splitWords(re *regexp2.Regexp, s string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	at := 0
-	for _, m := range idx {
-		if m[0] > at {
-			out = append(out, s[at:m[0]])
-		}
-		if m[1] > m[0] {
-			out = append(out, s[m[0]:m[1]])
-		}
-		at = m[1]
-	}
-	if at < len(s) {
-		out = append(out, s[at:])
-	}
-	return out, nil
+	return tokenizer.IsolatedPieces(nil, s, idx), nil
 }
 
 // pairStats counts adjacent symbol pairs over the words (weighted by word count) and remembers
