@@ -66,12 +66,7 @@ func TestRLTTeacherTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var targets []int32
-	for i, id := range seqs[0].ids {
-		if seqs[0].target[i] {
-			targets = append(targets, id)
-		}
-	}
+	targets := targetIDs(seqs[0])
 	got := tok.Decode(targets, false)
 	want := "Two plus three is five.<|end_of_explanation|><|im_end|>\n"
 	if got != want {
@@ -105,16 +100,22 @@ func TestQuestionCompletionTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var targets []int32
-	for i, id := range seqs[0].ids {
-		if seqs[0].target[i] {
-			targets = append(targets, id)
-		}
-	}
+	targets := targetIDs(seqs[0])
 	if got, want := tok.Decode(targets, false), "2 + 3 = 5. The answer is \\boxed{5}.<|im_end|>\n"; got != want {
 		t.Fatalf("trained span %q, want %q", got, want)
 	}
 	if got := tok.Decode(seqs[0].ids, false); got != bpetrain.ChatMLText("What is 2 + 3?", "2 + 3 = 5. The answer is \\boxed{5}.") {
 		t.Fatalf("training text %q", got)
 	}
+}
+
+// targetIDs are the tokens of seq that the loss trains on.
+func targetIDs(seq sftSeq) []int32 {
+	var out []int32
+	for i, id := range seq.ids {
+		if seq.target[i] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
