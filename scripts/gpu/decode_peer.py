@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sampler_bench import QWEN2_05B, measure_bandwidth  # noqa: E402
+from sampler_bench import measure_bandwidth, random_qwen2  # noqa: E402
 
 
 def main():
@@ -27,14 +27,10 @@ def main():
     ap.add_argument("--json")
     args = ap.parse_args()
     import torch
-    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+    from transformers import GenerationConfig
 
     bandwidth = measure_bandwidth(torch)
-    cfg = Qwen2Config(bos_token_id=1, eos_token_id=2, pad_token_id=0, **QWEN2_05B)
-    torch.manual_seed(0)
-    with torch.device("cuda"):
-        model = Qwen2ForCausalLM(cfg).to(torch.bfloat16).eval()
-    model.generation_config.eos_token_id = None
+    cfg, model = random_qwen2(torch)
     params = sum(p.numel() for p in model.parameters())
     kv_per_slot = cfg.num_hidden_layers * 2 * cfg.num_key_value_heads * (cfg.hidden_size // cfg.num_attention_heads) * 2
     rows = []

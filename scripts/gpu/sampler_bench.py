@@ -83,13 +83,21 @@ def measure_bandwidth(torch):
     return 2 * n / seconds / 1e9
 
 
-def transformers_rates(torch, batches, prompt_len, new_tokens, repeats):
-    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+def random_qwen2(torch):
+    """The benchmark's random Qwen2-0.5B-shaped bf16 model on the GPU, EOS off (fixed length, as
+    grpo's run, which ignores EOS). Returns (config, model)."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
     cfg = Qwen2Config(bos_token_id=1, eos_token_id=2, pad_token_id=0, **QWEN2_05B)
     torch.manual_seed(0)
     with torch.device("cuda"):
         model = Qwen2ForCausalLM(cfg).to(torch.bfloat16).eval()
-    model.generation_config.eos_token_id = None  # fixed length, as grpo's run (EOS ignored)
+    model.generation_config.eos_token_id = None
+    return cfg, model
+
+
+def transformers_rates(torch, batches, prompt_len, new_tokens, repeats):
+    from transformers import GenerationConfig
+    cfg, model = random_qwen2(torch)
     out = {}
     for b in batches:
         ids = torch.randint(10, cfg.vocab_size, (b, prompt_len), device="cuda")
