@@ -7,8 +7,7 @@
 #   go build -o bin/grpo ./cmd/grpo && go test -c -o bin/optim.test ./core/optim   (carry bin/)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-export GOMLX_BACKEND="${GOMLX_BACKEND:-xla:/opt/torch/.venv/lib/python3.12/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so}"
-export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1 NCCL_NVLS_ENABLE=0
+. scripts/gpu/env.sh
 final=${OUT:-/tmp/out}
 res=/tmp/gpu-results
 mkdir -p "$res" "$final"

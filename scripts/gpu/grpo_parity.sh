@@ -19,8 +19,7 @@ if [ ! -x "$bin" ]; then
   echo "FAIL grpo binary $bin missing: build it with 'go build -o bin/grpo ./cmd/grpo' and carry bin/" >&2
   exit 1
 fi
-export GOMLX_BACKEND="${GOMLX_BACKEND:-xla:/opt/torch/.venv/lib/python3.12/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so}"
-export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1
+. scripts/gpu/env.sh
 out="${OUT:-/tmp/grpo_parity}"
 mkdir -p "$out"
 dump="$(mktemp -d)"

@@ -7,8 +7,7 @@
 # Writes $OUT/trace_b<batch>.{tsv.gz,txt} and the optimized HLO of the run to $OUT/hlo_b<batch>/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export GOMLX_BACKEND="${GOMLX_BACKEND:-xla:/opt/torch/.venv/lib/python3.12/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so}"
-export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1
+. scripts/gpu/env.sh
 OUT=${OUT:-/tmp/sampler_trace}
 mkdir -p "$OUT"
 batches=()
@@ -19,7 +18,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#batches[@]} -gt 0 ] || batches=(64 256)
-[ -x bin/grpo ] || { echo "FAIL: bin/grpo missing" >&2; exit 1; }
+need_grpo
 CUDA=${CUDA_HOME:-/usr/local/cuda}
 inc=$(dirname "$(find "$CUDA/" "$CUDA/extras/CUPTI/" -name cupti.h 2>/dev/null | head -1)")
 lib=$(dirname "$(find "$CUDA/" -name 'libcupti.so*' 2>/dev/null | head -1)")

@@ -8,10 +8,9 @@
 # Prints PASS/FAIL and a Markdown row for BENCHMARKS.md; writes $OUT/train_bench.{md,json,log}.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export GOMLX_BACKEND="${GOMLX_BACKEND:-xla:/opt/torch/.venv/lib/python3.12/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so}"
-export GOPJRT_CUDA_CHECKS=0 GOMLX_NO_AUTO_INSTALL=1
+. scripts/gpu/env.sh
 OUT=${OUT:-/tmp/train_bench}
 mkdir -p "$OUT"
-[ -x bin/grpo ] || { echo "FAIL: bin/grpo missing: build it with 'go build -o bin/grpo ./cmd/grpo' and carry bin/" >&2; exit 1; }
+need_grpo
 python3 scripts/gpu/train_bench.py --grpo bin/grpo --out "$OUT" "$@" 2>&1 | tee "$OUT/train_bench.log"
 exit "${PIPESTATUS[0]}"
