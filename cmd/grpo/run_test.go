@@ -372,7 +372,7 @@ func TestRunBackends(t *testing.T) {
 		t.Fatalf("%d metrics rows, want 3", len(rows))
 	}
 	// The echo backend logs every weight sync it receives (a Hugging Face directory per update).
-	for _, want := range []string{`"weights synced" plugin=echo-backend step=1`, `"weights synced" plugin=echo-backend step=2`} {
+	for _, want := range []string{`"weights synced" plugin=echo-backend model_type=qwen2 step=1`, `"weights synced" plugin=echo-backend model_type=qwen2 step=2`} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("the backend did not log %q:\n%s", want, stderr)
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -44,12 +45,23 @@ func (a *slogAdapter) Log(level hclog.Level, msg string, args ...any) {
 		attrs = append(attrs, "component", "go-plugin")
 	}
 	attrs = append(attrs, a.args...)
+	// go-plugin decodes a plugin's JSON log line into a map and passes its fields in map order,
+	// which changes from line to line; sorted by key, a relayed line reads the same every time.
+	type field struct {
+		key string
+		val any
+	}
+	fields := make([]field, 0, len(args)/2)
 	for i := 0; i+1 < len(args); i += 2 {
 		// go-plugin appends the entry's own timestamp; slog stamps the record already.
 		if k, ok := args[i].(string); ok && k == "timestamp" {
 			continue
 		}
-		attrs = append(attrs, fmt.Sprint(args[i]), args[i+1])
+		fields = append(fields, field{fmt.Sprint(args[i]), args[i+1]})
+	}
+	slices.SortStableFunc(fields, func(x, y field) int { return strings.Compare(x.key, y.key) })
+	for _, f := range fields {
+		attrs = append(attrs, f.key, f.val)
 	}
 	if len(args)%2 == 1 {
 		attrs = append(attrs, "extra", args[len(args)-1])
